@@ -1,0 +1,94 @@
+# goalloc — build, test, install.  `make` builds build/libgoalloc.so; `make test` runs the suite.
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       := build
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=gnu11
+# -fno-builtin-*: the compiler must not turn our own malloc+memset into a call to calloc (or
+# similar) inside the allocator itself.
+LIBCFLAGS := $(CSTD) -O2 -g -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
+	-fno-builtin-realloc -fexceptions -I$(B)/gen -Icore -Ipreload $(EXTRA_CFLAGS)
+LIBLDFLAGS := -shared -Wl,-z,initfirst -Wl,-soname,libgoalloc.so -Wl,-z,now -Wl,--no-undefined \
+	-Wl,--gc-sections
+TESTCFLAGS := $(CSTD) -O1 -g $(WARN) -pthread -Itest -Ipreload -Icore -I$(B)/gen
+
+CORE_SRC    := $(wildcard core/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
+LIB_SRC     := $(CORE_SRC) $(PRELOAD_SRC)
+HDRS        := $(wildcard core/*.h preload/*.h) $(B)/gen/sizeclasses.h
+
+UNIT_SRC  := $(wildcard test/unit/t_*.c)
+UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
+API_SRC   := $(wildcard test/api/t_*.c)
+API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
+TESTS_SH  := $(wildcard test/unit/*.sh test/api/*.sh test/programs/*.sh)
+
+.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean bench
+all: lib
+lib: $(B)/libgoalloc.so
+
+# ---- size classes --------------------------------------------------------------------------
+$(B)/gen/mksizeclasses: sizeclass_gen/mksizeclasses.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -o $@ $<
+$(B)/gen/sizeclasses.h: sizeclass_gen/sizeclasses.txt $(B)/gen/mksizeclasses
+	$(B)/gen/mksizeclasses sizeclass_gen/sizeclasses.txt $@
+
+# ---- the library (release and valgrind flavours) -------------------------------------------
+$(B)/libgoalloc.so: $(LIB_SRC) $(HDRS)
+	$(CC) $(LIBCFLAGS) $(LIBLDFLAGS) -o $@ $(LIB_SRC)
+valgrind-lib: $(B)/valgrind/libgoalloc.so
+$(B)/valgrind/libgoalloc.so: $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -DGOALLOC_VALGRIND $(LIBLDFLAGS) -o $@ $(LIB_SRC)
+
+# ---- tests ------------------------------------------------------------------------------------
+# Unit tests link the core directly (no exported malloc names); API tests are plain programs run
+# with the library preloaded.
+$(B)/test/unit/%: test/unit/%.c $(CORE_SRC) $(HDRS) test/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -o $@ $< $(CORE_SRC)
+$(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -o $@ $< -lm
+tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
+
+PROVE ?= prove
+test: tests
+	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
+	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
+
+# Every API test under memcheck, goalloc's own blocks checked through client requests.
+test-valgrind: tests
+	GOALLOC_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so GOALLOC_UNDER_VALGRIND=1 GOALLOC_BUILD=$(B) \
+	$(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN)
+
+# Threaded tests with ThreadSanitizer: goalloc's entry points linked in directly (TSan owns the
+# libc names), built with -fsanitize=thread.
+TSAN_TESTS := $(filter $(B)/test/api/t_threads%,$(API_BIN))
+test-tsan: $(B)/gen/sizeclasses.h
+	@mkdir -p $(B)/tsan
+	for t in $(TSAN_TESTS:$(B)/test/api/%=%); do \
+	  $(CC) $(CSTD) -O1 -g -fsanitize=thread -pthread -DGOALLOC_DIRECT -Itest -Ipreload -Icore -I$(B)/gen \
+	    -fno-builtin-malloc -fno-builtin-free -o $(B)/tsan/$$t test/api/$$t.c $(CORE_SRC) \
+	    preload/malloc.c -Wl,--defsym=__ga_tsan=0 || exit 1; \
+	done
+	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
+
+check-exports: lib
+	test/check-exports.sh $(B)/libgoalloc.so
+
+# ---- install ----------------------------------------------------------------------------------
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(B)/libgoalloc.so $(DESTDIR)$(PREFIX)/lib/libgoalloc.so
+	install -m 644 preload/goalloc.h $(DESTDIR)$(PREFIX)/include/goalloc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' preload/goalloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/goalloc.pc
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,57 @@
+/* arena.c — arena reservation and the arena index. See arena.h. */
+#include "arena.h"
+
+#include "os.h"
+
+struct heap_arena *_Atomic ga_arena_map[1u << GA_ARENA_L2_BITS];
+
+/* Next address to try (Go's arenaHints, the upward list): under the mheap lock. */
+static uintptr_t arena_hint = GA_ARENA_HINT_BASE;
+static uint64_t arena_meta_bytes;
+
+uint64_t arena_bytes_metadata(void)
+{
+	return arena_meta_bytes;
+}
+
+struct heap_arena *arena_reserve(uint32_t narenas)
+{
+	size_t n = (size_t)narenas << GA_ARENA_SHIFT;
+	if (narenas == 0 || n >> GA_ARENA_SHIFT != narenas)
+		return NULL;
+	char *mem = NULL;
+	/* Go's scheme: try the hint; on a collision move the hint past it a few times; then take
+	 * anything the kernel offers, aligned to the arena size. */
+	for (int tries = 0; tries < 16 && !mem; tries++) {
+		if (arena_hint + n < arena_hint || ((arena_hint + n) >> GA_ARENA_SHIFT) > (1u << GA_ARENA_L2_BITS))
+			break;
+		mem = ga_os_map_at(arena_hint, n);
+		if (!mem)
+			arena_hint += (uintptr_t)1 << 32; /* skip past whatever sits there */
+	}
+	if (!mem)
+		mem = ga_os_map_aligned(n, GA_ARENA_SIZE);
+	if (!mem)
+		return NULL;
+	if (((uintptr_t)mem + n) >> GA_ARENA_SHIFT > (1u << GA_ARENA_L2_BITS)) {
+		ga_os_free(mem, n);
+		return NULL;
+	}
+	arena_hint = (uintptr_t)mem + n;
+
+	size_t recsz = ga_align_up(sizeof(struct heap_arena), 4096);
+	char *recs = ga_os_alloc(recsz * narenas);
+	if (!recs) {
+		ga_os_free(mem, n);
+		return NULL;
+	}
+	arena_meta_bytes += recsz * narenas;
+	for (uint32_t i = 0; i < narenas; i++) {
+		struct heap_arena *a = (struct heap_arena *)(recs + i * recsz);
+		a->base = (uintptr_t)mem + ((uintptr_t)i << GA_ARENA_SHIFT);
+		a->index = (uint32_t)(a->base >> GA_ARENA_SHIFT);
+		a->freePages = GA_PAGES_PER_ARENA;
+		atomic_store_explicit(&ga_arena_map[a->index], a, memory_order_release);
+	}
+	return (struct heap_arena *)recs;
+}

@@ -1,0 +1,53 @@
+/* arena.h — heap arenas and the address → arena → span index (Go: heapArena, mheap.arenas).
+ *
+ * The heap is made of 64 MiB arenas reserved with mmap, first at Go's hint address
+ * 0x00c000000000 and upward, so heap pointers are recognisable. Each arena's metadata lives
+ * outside it (struct heap_arena, from the OS). The index ga_arena_map has one entry per 64 MiB of
+ * the 48-bit address space (2^22 entries, 32 MiB of .bss that costs RSS only where touched).
+ */
+#ifndef GA_ARENA_H
+#define GA_ARENA_H
+#include "ga.h"
+#include "mspan.h"
+
+struct heap_arena {
+	/* spans[i]: the in-use mspan that owns page i, or NULL if the page is free. Written under the
+	 * mheap lock; read without a lock by free() and the collector (entries of a span that is
+	 * being freed are cleared before its record is reused). */
+	struct mspan *_Atomic spans[GA_PAGES_PER_ARENA];
+	/* Page allocator: bit i = page i belongs to a span. Under the mheap lock. */
+	uint64_t pageAlloc[GA_PAGES_PER_ARENA / 64];
+	/* Bit i = page i has been handed out at some time (its contents may be non-zero).
+	 * Pages never handed out, or returned to the OS with MADV_DONTNEED, read as zero. */
+	uint64_t pageDirty[GA_PAGES_PER_ARENA / 64];
+	uintptr_t base;      /* first byte of the arena */
+	uint32_t freePages;  /* pages with pageAlloc == 0 */
+	uint32_t index;      /* base >> GA_ARENA_SHIFT */
+};
+
+GA_HIDDEN extern struct heap_arena *_Atomic ga_arena_map[1u << GA_ARENA_L2_BITS];
+
+/* The arena holding p, or NULL. */
+GA_INLINE struct heap_arena *arena_of(uintptr_t p)
+{
+	uintptr_t ai = p >> GA_ARENA_SHIFT;
+	if (GA_UNLIKELY(ai >= ((uintptr_t)1 << GA_ARENA_L2_BITS)))
+		return NULL;
+	return atomic_load_explicit(&ga_arena_map[ai], memory_order_acquire);
+}
+
+/* The in-use span that holds p, or NULL (Go: spanOfHeap). */
+GA_INLINE struct mspan *span_of(uintptr_t p)
+{
+	struct heap_arena *a = arena_of(p);
+	if (GA_UNLIKELY(!a))
+		return NULL;
+	return atomic_load_explicit(&a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
+				    memory_order_acquire);
+}
+
+/* Reserve `narenas` contiguous arenas (at the next hint if possible), create their records and
+ * publish them in the index. Returns the first record, or NULL. Caller holds the mheap lock. */
+GA_HIDDEN struct heap_arena *arena_reserve(uint32_t narenas);
+GA_HIDDEN uint64_t arena_bytes_metadata(void);
+#endif

@@ -1,0 +1,120 @@
+/* init.c — process start-up (lazy, from whichever entry point runs first: malloc is called long
+ * before any constructor in some programs), fork handling and the report at exit. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "ga.h"
+#include "malloc_class.h"
+#include "mcache.h"
+#include "mcentral.h"
+#include "mheap.h"
+#include "options.h"
+#include "stats.h"
+#include "threads.h"
+
+_Atomic int ga_inited;
+static _Atomic long init_tid;
+
+uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1];
+
+/* C's alignment rule over Go's table: a block of n ≥ 9 bytes must be 16-aligned, so such a
+ * request is looked up as round_up(n, 16) — class 24 never serves malloc; 1..8 bytes take class
+ * 8. Above 1024 bytes every class is a multiple of 128 and Go's own table is used as is. */
+static void fill_malloc_classes(void)
+{
+	for (unsigned i = 0; i <= GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV; i++) {
+		unsigned n = i * 8;
+		unsigned c = n <= 8 ? 1 : ga_size_to_class8[ga_align_up(n, 16) / 8];
+		ga_malloc_sc8[i] = GA_SPANCLASS(c, 0);
+	}
+}
+
+static uint64_t random_key(void)
+{
+	uint64_t k = 0;
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM); /* 16 bytes from the kernel */
+	if (r)
+		for (int i = 0; i < 8; i++)
+			k = k << 8 | r[i + 8];
+	k ^= (uint64_t)(uintptr_t)&k * 0x9e3779b97f4a7c15ull;
+	return k | 1; /* never 0: freshly handed-out blocks have 0 there */
+}
+
+static void fork_prepare(void)
+{
+	threads_fork_prepare();
+	mcentral_fork_prepare();
+	mcache_fork_prepare();
+	mheap_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	mheap_fork_parent();
+	mcache_fork_parent();
+	mcentral_fork_parent();
+	threads_fork_parent();
+}
+
+static void fork_child(void)
+{
+	mheap_fork_child();
+	mcache_fork_child();
+	mcentral_fork_child();
+	threads_fork_child();
+}
+
+void ga_init_slow(void)
+{
+	long me = syscall(SYS_gettid);
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&ga_inited, &expected, 1)) {
+		if (atomic_load(&init_tid) == me)
+			return; /* re-entered from our own start-up: the tables are already usable */
+		while (atomic_load_explicit(&ga_inited, memory_order_acquire) != 2)
+			sched_yield();
+		return;
+	}
+	atomic_store(&init_tid, me);
+	fill_malloc_classes();
+	mcentral_init_all();
+	ga_free_key = random_key();
+	options_init(NULL);
+	threads_init();
+	/* Registered first, so our prepare runs last and our child handler first (glibc runs prepare
+	 * handlers in reverse order): other handlers may still allocate around fork. */
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atomic_store_explicit(&ga_inited, 2, memory_order_release);
+}
+
+/* Where the exit report goes: a private copy of stderr taken at start-up, because some programs
+ * close fd 2 before exiting (coreutils' close_stdout closes stderr too). Close-on-exec, so it does
+ * not leak into programs this one executes. */
+static int report_fd = -1;
+
+static void open_report_fd(void)
+{
+	if (ga_option(GA_OPT_STATS) && report_fd < 0)
+		report_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+}
+
+/* glibc passes (argc, argv, envp) to initialisers. With -z initfirst this runs before libc has
+ * set environ, so the options are read from envp here if start-up could not read them. */
+__attribute__((constructor)) static void ga_constructor(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+	ga_ensure_init();
+	options_init(envp);
+	open_report_fd();
+}
+
+__attribute__((destructor)) static void ga_destructor(void)
+{
+	if (atomic_load(&ga_inited) == 2 && ga_option(GA_OPT_STATS))
+		stats_print(report_fd >= 0 ? report_fd : 2);
+}

@@ -1,0 +1,17 @@
+/* malloc_class.h — request size → span class for malloc, with C's alignment folded in
+ * (see fill_malloc_classes in init.c). */
+#ifndef GA_MALLOC_CLASS_H
+#define GA_MALLOC_CLASS_H
+#include "ga.h"
+
+/* [(n + 7) / 8] for n ≤ 1024: the scan span class serving malloc(n). All zero until start-up. */
+GA_HIDDEN extern uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1];
+
+/* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
+GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
+{
+	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
+		return ga_malloc_sc8[(n + 7) >> 3];
+	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
+}
+#endif

@@ -1,0 +1,272 @@
+/* mcache.c — the per-thread cache's slow paths: first use, refilling from the span bitmap and
+ * the mcentral, flushing a full free list, thread exit, and re-entry from signal handlers.
+ * See mcache.h. */
+#include "mcache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "arena.h"
+#include "mcentral.h"
+#include "mheap.h"
+#include "stats.h"
+#include "threads.h"
+
+__thread struct mcache ga_mcache __attribute__((tls_model("initial-exec")));
+uint64_t ga_free_key;
+
+/* Free-list bound per span class: about 64 KiB worth of blocks, at least 16, at most 256.
+ * A thread therefore holds at most ~2.4 MiB in free lists (sum over classes), whatever it frees. */
+static uint32_t list_cap(uint8_t sc)
+{
+	unsigned size = ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
+	if (!size)
+		return 0;
+	uint32_t cap = 65536 / size;
+	return cap < 16 ? 16 : cap > 256 ? 256 : cap;
+}
+
+static void mcache_setup(struct mcache *c)
+{
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
+		c->fl[sc].cap = list_cap((uint8_t)sc);
+	c->state = MCACHE_LIVE;
+	threads_register(c);
+}
+
+/* ---- Returning blocks ------------------------------------------------------------------ */
+
+/* Detach the blocks of list l beyond its first `keep` and give them to the mcentral. */
+static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
+{
+	if (l->count <= keep)
+		return;
+	void *rest;
+	uint32_t n = l->count - keep;
+	if (keep == 0) {
+		rest = l->head;
+		l->head = NULL;
+	} else {
+		void *p = l->head;
+		for (uint32_t i = 1; i < keep; i++)
+			p = ga_link_get(p);
+		rest = ga_link_get(p);
+		ga_link_set(p, NULL);
+	}
+	l->count = keep;
+	mcentral_free_list(&ga_central[sc], rest, n);
+}
+
+static void drain_deferred(struct mcache *c);
+
+void mcache_release_all(struct mcache *c)
+{
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		flush_list(&c->fl[sc], (uint8_t)sc, 0);
+		if (c->alloc[sc]) {
+			mcentral_uncache_span(&ga_central[sc], c->alloc[sc]);
+			c->alloc[sc] = NULL;
+		}
+	}
+}
+
+/* A block freed while this thread was already inside goalloc (a signal handler that interrupted
+ * malloc or free): park it on the deferred stack; the next slow path frees it for real. */
+static void defer_free(struct mcache *c, void *p)
+{
+	void *old = atomic_load_explicit(&c->deferred, memory_order_relaxed);
+	do
+		ga_link_set(p, old);
+	while (!atomic_compare_exchange_weak_explicit(&c->deferred, &old, p, memory_order_release,
+						      memory_order_relaxed));
+}
+
+/* Free one validated small block straight into its mcentral (a thread whose cache is gone). */
+static void free_direct(void *p, struct mspan *s)
+{
+	ga_link_set(p, NULL);
+	mcentral_free_list(&ga_central[s->spanclass], p, 1);
+	stats_count_orphan_frees(s->spanclass, 1);
+}
+
+void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
+{
+	uint8_t sc = s->spanclass;
+	if (p) { /* called before pushing: re-entry, or a suspected double free */
+		if (c->busy) {
+			defer_free(c, p);
+			return;
+		}
+		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
+			ga_fatal("free(): double free detected %p", p);
+		if (c->state != MCACHE_LIVE) {
+			if (c->state == MCACHE_NONE) {
+				mcache_setup(c);
+				mcache_free(c, p, s);
+				return;
+			}
+			free_direct(p, s);
+			return;
+		}
+		mcache_free(c, p, s); /* not reached in practice: the fast path's checks passed */
+		return;
+	}
+	/* The list of class sc overflowed its cap (busy is set). */
+	struct mcache_list *l = &c->fl[sc];
+	if (c->state == MCACHE_LIVE) {
+		flush_list(l, sc, l->cap / 2);
+	} else if (c->state == MCACHE_NONE) {
+		mcache_setup(c);
+		flush_list(l, sc, l->cap);
+	} else { /* the thread's cache is gone: keep nothing */
+		stats_count_orphan_frees(sc, l->count);
+		flush_list(l, sc, 0);
+	}
+	drain_deferred(c);
+	ga_compiler_barrier();
+	c->busy = 0;
+}
+
+/* ---- Getting blocks -------------------------------------------------------------------- */
+
+/* Next slot from the cached span of class sc, refilling from the mcentral when it is used up. */
+static void *alloc_from_span(struct mcache *c, uint8_t sc)
+{
+	struct mspan *s = c->alloc[sc];
+	if (s) {
+		void *p = mspan_next_free_fast(s);
+		if (p)
+			return p;
+		unsigned i = mspan_next_free_index(s);
+		if (i < s->nelems)
+			return (void *)(s->base + i * s->elemsize);
+		mcentral_uncache_span(&ga_central[sc], s);
+		c->alloc[sc] = NULL;
+	}
+	s = mcentral_cache_span(&ga_central[sc]);
+	if (!s)
+		return NULL;
+	c->alloc[sc] = s;
+	unsigned i = mspan_next_free_index(s);
+	return i < s->nelems ? (void *)(s->base + i * s->elemsize) : NULL;
+}
+
+/* Threads whose cache is gone (exited, or exiting without one) share this cache under a lock. */
+static struct mcache orphan_cache;
+static ga_lock_t orphan_lock = GA_LOCK_INIT;
+
+static void *alloc_orphan(uint8_t sc)
+{
+	ga_lock(&orphan_lock);
+	void *p = alloc_from_span(&orphan_cache, sc);
+	ga_unlock(&orphan_lock);
+	if (p)
+		stats_count_orphan_malloc(sc);
+	return p;
+}
+
+/* Bump allocation for a signal handler that called malloc while this thread was inside goalloc:
+ * it must not touch the interrupted lists or wait for a lock the thread may hold. Blocks carry a
+ * 16-byte header with their size; freeing them is a no-op (their region is never reused). */
+static void *alloc_emergency(struct mcache *c, size_t size)
+{
+	size_t need = ga_align_up(size ? size : 1, 16) + 16;
+	struct mspan *s = c->emergency;
+	if (!s || s->largeuser + need > s->elemsize) {
+		uint32_t npages = (uint32_t)((need + 65535) / 65536 * 8);
+		s = mheap_try_alloc_span(npages, 0);
+		if (!s)
+			return NULL;
+		s->emergency = 1;
+		s->largeuser = 0;
+		c->emergency = s;
+	}
+	char *h = (char *)s->base + s->largeuser;
+	s->largeuser += need;
+	ga_track_open(h, 16);
+	*(size_t *)h = need - 16;
+	ga_track_close(h, 16);
+	return h + 16;
+}
+
+static void drain_deferred(struct mcache *c)
+{
+	void *p = atomic_exchange_explicit(&c->deferred, NULL, memory_order_acquire);
+	while (p) {
+		void *next = ga_link_get(p);
+		struct mspan *s = span_of((uintptr_t)p);
+		if (mspan_is_large(s)) {
+			stats_count_large_free(s);
+			mheap_free_span(s);
+		} else {
+			struct mcache_list *l = &c->fl[s->spanclass];
+			if (s->spanclass > 3) {
+				ga_track_open((char *)p + 8, 8);
+				((uint64_t *)p)[1] = ga_free_key;
+				ga_track_close((char *)p + 8, 8);
+			}
+			ga_link_set(p, l->head);
+			l->head = p;
+			l->count++;
+			c->nfree[s->spanclass]++;
+			if (l->count > l->cap)
+				flush_list(l, s->spanclass, l->cap / 2);
+		}
+		p = next;
+	}
+}
+
+void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
+{
+	if (c->busy)
+		return alloc_emergency(c, size);
+	if (GA_UNLIKELY(sc == 0)) /* the lookup table was not filled yet: start up */
+		return NULL;
+	if (c->state != MCACHE_LIVE) {
+		if (c->state == MCACHE_DEAD)
+			return alloc_orphan(sc);
+		mcache_setup(c);
+	}
+	c->busy = 1;
+	ga_compiler_barrier();
+	drain_deferred(c);
+	struct mcache_list *l = &c->fl[sc];
+	void *p = l->head;
+	if (p) {
+		l->head = ga_link_get(p);
+		l->count--;
+	} else {
+		p = alloc_from_span(c, sc);
+	}
+	if (p)
+		c->nmalloc[sc]++;
+	ga_compiler_barrier();
+	c->busy = 0;
+	if (p && sc > 3) {
+		ga_track_open((char *)p + 8, 8);
+		((uint64_t *)p)[1] = 0;
+	}
+	return p;
+}
+
+void mcache_thread_exit(void *arg)
+{
+	struct mcache *c = arg;
+	if (c != &ga_mcache || c->state != MCACHE_LIVE)
+		return;
+	c->busy = 1;
+	drain_deferred(c);
+	mcache_release_all(c);
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
+		c->fl[sc].cap = 0;
+	c->state = MCACHE_DEAD;
+	threads_unregister(c);
+	if (c->emergency) /* keep the region: blocks in it may still be live */
+		c->emergency = NULL;
+	c->busy = 0;
+}
+
+void mcache_fork_prepare(void) { ga_lock(&orphan_lock); }
+void mcache_fork_parent(void) { ga_unlock(&orphan_lock); }
+void mcache_fork_child(void) { ga_lock_reinit(&orphan_lock); }

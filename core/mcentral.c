@@ -1,0 +1,158 @@
+/* mcentral.c — see mcentral.h. */
+#include "mcentral.h"
+
+#include "arena.h"
+#include "mheap.h"
+#include "track.h"
+
+struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
+
+void mcentral_init_all(void)
+{
+	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++) {
+		ga_lock_reinit(&ga_central[i].lock);
+		ga_central[i].spanclass = (uint8_t)i;
+	}
+}
+
+static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
+{
+	struct mspan **head = which == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->list = which;
+	if (which == MSPAN_LIST_PARTIAL)
+		c->npartial++;
+	else
+		c->nfull++;
+}
+
+static void list_remove(struct mcentral *c, struct mspan *s)
+{
+	struct mspan **head = s->list == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->list == MSPAN_LIST_PARTIAL)
+		c->npartial--;
+	else
+		c->nfull--;
+	s->list = MSPAN_LIST_NONE;
+	s->next = s->prev = NULL;
+}
+
+struct mspan *mcentral_cache_span(struct mcentral *c)
+{
+	ga_lock(&c->lock);
+	struct mspan *s = c->partial;
+	if (s) {
+		list_remove(c, s);
+		s->incache = 1;
+		/* allocBits is exact for an uncached span; resume the search at slot 0. */
+		atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
+		mspan_refill_alloc_cache(s, 0);
+		ga_unlock(&c->lock);
+		return s;
+	}
+	ga_unlock(&c->lock);
+	unsigned sizeclass = GA_SPANCLASS_SIZECLASS(c->spanclass);
+	s = mheap_alloc_span(ga_class_to_npages[sizeclass], c->spanclass, 1);
+	if (!s)
+		return NULL;
+	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
+	s->incache = 1; /* not yet visible to anyone else: no lock needed */
+	return s;
+}
+
+/* A span whose last block was freed: keep one empty span per class so a class that oscillates
+ * around a span boundary does not map and unmap pages every time; give the rest back. */
+static int should_release(struct mcentral *c)
+{
+	return c->npartial > 0;
+}
+
+void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
+{
+	ga_lock(&c->lock);
+	s->incache = 0;
+	mspan_settle(s);
+	if (s->allocCount == 0 && should_release(c)) {
+		ga_unlock(&c->lock);
+		mheap_free_span(s);
+		return;
+	}
+	list_push(c, s, s->allocCount < s->nelems ? MSPAN_LIST_PARTIAL : MSPAN_LIST_FULL);
+	ga_unlock(&c->lock);
+}
+
+GA_NOINLINE __attribute__((noreturn)) static void double_free(void *p)
+{
+	ga_fatal("free(): double free detected %p", p);
+}
+
+void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
+{
+	struct mspan *to_release[8];
+	unsigned nrel = 0;
+	ga_lock(&c->lock);
+	while (n--) {
+		void *p = list;
+		list = ga_link_get(p);
+		struct mspan *s = span_of((uintptr_t)p);
+		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+		uint64_t bit = 1ull << (i % 64);
+		unsigned w = (unsigned)(i / 64);
+		s->needzero = 1;
+		if (s->incache) {
+			unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+			int allocated = (s->allocBits[w] & bit) || i < fi;
+			if (!allocated || (s->freedBits[w] & bit))
+				double_free(p);
+			s->freedBits[w] |= bit;
+			continue;
+		}
+		if (!(s->allocBits[w] & bit))
+			double_free(p);
+		s->allocBits[w] &= ~bit;
+		if (s->allocCount-- == s->nelems) {
+			list_remove(c, s);
+			list_push(c, s, MSPAN_LIST_PARTIAL);
+		}
+		if (s->allocCount == 0) {
+			list_remove(c, s);
+			if (should_release(c) && nrel < 8) {
+				to_release[nrel++] = s;
+				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
+			} else {
+				list_push(c, s, MSPAN_LIST_PARTIAL);
+			}
+		}
+	}
+	ga_unlock(&c->lock);
+	for (unsigned k = 0; k < nrel; k++)
+		mheap_free_span(to_release[k]);
+}
+
+void mcentral_fork_prepare(void)
+{
+	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
+		ga_lock(&ga_central[i].lock);
+}
+
+void mcentral_fork_parent(void)
+{
+	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
+		ga_unlock(&ga_central[i].lock);
+}
+
+void mcentral_fork_child(void)
+{
+	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
+		ga_lock_reinit(&ga_central[i].lock);
+}

@@ -1,0 +1,284 @@
+/* mheap.c — see mheap.h. */
+#include "mheap.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "fixalloc.h"
+#include "lock.h"
+#include "os.h"
+
+#define NUM_RECORD_KINDS 5 /* span records with 1, 2, 4, 8, 16 bitmap words */
+
+static struct {
+	ga_lock_t lock;
+	/* All arenas, sorted by address. Under lock. */
+	struct heap_arena **arenas;
+	uint32_t narenas, cap;
+	/* Search hint (Go's searchAddr): no free page lies before arena hint_k, word hint_w. */
+	uint32_t hint_k, hint_w;
+	struct fixalloc spanalloc[NUM_RECORD_KINDS];
+	int inited;
+	uint64_t pages_inuse, spans_inuse, arena_bytes;
+} mheap = {.lock = GA_LOCK_INIT};
+
+static unsigned record_kind(unsigned nwords)
+{
+	unsigned k = 0;
+	while ((1u << k) < nwords)
+		k++;
+	return k;
+}
+
+static void mheap_init_locked(void)
+{
+	for (unsigned k = 0; k < NUM_RECORD_KINDS; k++)
+		fixalloc_init(&mheap.spanalloc[k], mspan_record_size(1u << k));
+	mheap.inited = 1;
+}
+
+static int add_arenas(struct heap_arena *first, uint32_t n)
+{
+	size_t recsz = ga_align_up(sizeof(struct heap_arena), 4096);
+	if (mheap.narenas + n > mheap.cap) {
+		uint32_t ncap = mheap.cap ? mheap.cap * 2 : 256;
+		while (ncap < mheap.narenas + n)
+			ncap *= 2;
+		struct heap_arena **na = ga_os_alloc(ncap * sizeof *na);
+		if (!na)
+			return 0;
+		if (mheap.arenas) {
+			memcpy(na, mheap.arenas, mheap.narenas * sizeof *na);
+			ga_os_free(mheap.arenas, mheap.cap * sizeof *na);
+		}
+		mheap.arenas = na;
+		mheap.cap = ncap;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct heap_arena *a = (struct heap_arena *)((char *)first + i * recsz);
+		uint32_t k = mheap.narenas; /* insertion sort: arenas usually arrive in address order */
+		while (k > 0 && mheap.arenas[k - 1]->index > a->index) {
+			mheap.arenas[k] = mheap.arenas[k - 1];
+			k--;
+		}
+		mheap.arenas[k] = a;
+		mheap.narenas++;
+		if (k < mheap.hint_k || (k == mheap.hint_k && mheap.narenas > 1)) {
+			mheap.hint_k = k;
+			mheap.hint_w = 0;
+		}
+	}
+	mheap.arena_bytes += (uint64_t)n << GA_ARENA_SHIFT;
+	return 1;
+}
+
+/* First fit: a run of npages free pages whose first page number is a multiple of align.
+ * Returns the address or 0. Runs may continue across arenas that are adjacent in memory. */
+static uintptr_t find_run(uint32_t npages, uint32_t align)
+{
+	uint32_t run = 0;
+	uintptr_t start = 0;
+	for (uint32_t k = mheap.hint_k; k < mheap.narenas; k++) {
+		struct heap_arena *a = mheap.arenas[k];
+		if (k > 0 && mheap.arenas[k - 1]->index + 1 != a->index)
+			run = 0;
+		if (a->freePages == 0) {
+			run = 0;
+			continue;
+		}
+		uint32_t w0 = k == mheap.hint_k ? mheap.hint_w : 0;
+		for (uint32_t w = w0; w < GA_PAGES_PER_ARENA / 64; w++) {
+			uint64_t word = a->pageAlloc[w];
+			if (word == ~0ull) {
+				run = 0;
+				continue;
+			}
+			uintptr_t wpage = (a->base >> GA_PAGE_SHIFT) + w * 64; /* global page number */
+			if (npages == 1 && align == 1) /* the common case: first clear bit */
+				return (wpage + (uintptr_t)__builtin_ctzll(~word)) << GA_PAGE_SHIFT;
+			if (word == 0 && run && align == 1) {
+				run += 64;
+				if (run >= npages)
+					return start;
+				continue;
+			}
+			for (unsigned b = 0; b < 64; b++) {
+				if (word >> b & 1) {
+					run = 0;
+					continue;
+				}
+				if (run == 0) {
+					if ((wpage + b) % align)
+						continue;
+					start = (wpage + b) << GA_PAGE_SHIFT;
+				}
+				if (++run >= npages)
+					return start;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Mark [base, base+npages pages) allocated (alloc=1, owner s) or free (alloc=0). Returns whether
+ * any page was dirty before (only meaningful when allocating). */
+static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
+{
+	int dirty = 0;
+	for (uint32_t i = 0; i < npages; i++) {
+		uintptr_t p = base + ((uintptr_t)i << GA_PAGE_SHIFT);
+		struct heap_arena *a = arena_of(p);
+		uint32_t pg = (uint32_t)((p - a->base) >> GA_PAGE_SHIFT);
+		uint64_t bit = 1ull << (pg % 64);
+		atomic_store_explicit(&a->spans[pg], s, memory_order_release);
+		if (s) {
+			a->pageAlloc[pg / 64] |= bit;
+			a->freePages--;
+			dirty |= (a->pageDirty[pg / 64] & bit) != 0;
+			a->pageDirty[pg / 64] |= bit;
+		} else {
+			a->pageAlloc[pg / 64] &= ~bit;
+			a->freePages++;
+		}
+	}
+	return dirty;
+}
+
+static void lower_hint(uintptr_t base)
+{
+	struct heap_arena *a = arena_of(base);
+	uint32_t w = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT) / 64;
+	uint32_t k = mheap.hint_k;
+	if (k < mheap.narenas && mheap.arenas[k]->index == a->index) {
+		if (w < mheap.hint_w)
+			mheap.hint_w = w;
+		return;
+	}
+	if (k < mheap.narenas && mheap.arenas[k]->index < a->index)
+		return;
+	for (k = 0; k < mheap.narenas && mheap.arenas[k] != a; k++)
+		;
+	mheap.hint_k = k;
+	mheap.hint_w = w;
+}
+
+static void advance_hint(void)
+{
+	while (mheap.hint_k < mheap.narenas) {
+		struct heap_arena *a = mheap.arenas[mheap.hint_k];
+		if (a->freePages) {
+			while (mheap.hint_w < GA_PAGES_PER_ARENA / 64 && a->pageAlloc[mheap.hint_w] == ~0ull)
+				mheap.hint_w++;
+			if (mheap.hint_w < GA_PAGES_PER_ARENA / 64)
+				return;
+		}
+		mheap.hint_k++;
+		mheap.hint_w = 0;
+	}
+}
+
+static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint32_t align)
+{
+	if (!mheap.inited)
+		mheap_init_locked();
+	uintptr_t base = find_run(npages, align);
+	if (!base) {
+		/* Grow by whole arenas: enough for the run (plus alignment slack). */
+		uint64_t need = (uint64_t)npages + (align > 1 ? align : 0);
+		uint64_t narenas = (need + GA_PAGES_PER_ARENA - 1) / GA_PAGES_PER_ARENA;
+		if (narenas > UINT32_MAX)
+			return NULL;
+		struct heap_arena *a = arena_reserve((uint32_t)narenas);
+		if (!a)
+			return NULL;
+		if (!add_arenas(a, (uint32_t)narenas))
+			return NULL;
+		base = find_run(npages, align);
+		if (!base)
+			return NULL;
+	}
+	unsigned nwords = mspan_nwords_for_class(spanclass);
+	struct mspan *s = fixalloc_alloc(&mheap.spanalloc[record_kind(nwords)]);
+	if (!s)
+		return NULL;
+	mspan_init(s, base, npages, spanclass);
+	s->needzero = (uint8_t)set_pages(base, npages, s);
+	advance_hint();
+	mheap.pages_inuse += npages;
+	mheap.spans_inuse++;
+	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+	return s;
+}
+
+struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages)
+{
+	ga_lock(&mheap.lock);
+	struct mspan *s = alloc_span_locked(npages, spanclass, align_pages ? align_pages : 1);
+	ga_unlock(&mheap.lock);
+	return s;
+}
+
+struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass)
+{
+	if (!ga_trylock(&mheap.lock))
+		return NULL;
+	struct mspan *s = alloc_span_locked(npages, spanclass, 1);
+	ga_unlock(&mheap.lock);
+	return s;
+}
+
+void mheap_free_span(struct mspan *s)
+{
+	ga_lock(&mheap.lock);
+	atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
+	set_pages(s->base, s->npages, NULL);
+	lower_hint(s->base);
+	mheap.pages_inuse -= s->npages;
+	mheap.spans_inuse--;
+	fixalloc_free(&mheap.spanalloc[record_kind(s->nwords)], s);
+	ga_unlock(&mheap.lock);
+}
+
+void mheap_get_stats(struct mheap_stats *out)
+{
+	ga_lock(&mheap.lock);
+	out->arenas = mheap.narenas;
+	out->bytes_mapped = mheap.arena_bytes;
+	out->pages_inuse = mheap.pages_inuse;
+	out->spans_inuse = mheap.spans_inuse;
+	uint64_t meta = arena_bytes_metadata();
+	for (unsigned k = 0; k < NUM_RECORD_KINDS; k++)
+		meta += mheap.spanalloc[k].mapped;
+	out->bytes_metadata = meta;
+	ga_unlock(&mheap.lock);
+}
+
+size_t mheap_release_free(void)
+{
+	size_t released = 0;
+	ga_lock(&mheap.lock);
+	for (uint32_t k = 0; k < mheap.narenas; k++) {
+		struct heap_arena *a = mheap.arenas[k];
+		for (uint32_t w = 0; w < GA_PAGES_PER_ARENA / 64; w++) {
+			uint64_t rel = a->pageDirty[w] & ~a->pageAlloc[w]; /* free pages holding data */
+			while (rel) {
+				unsigned b = (unsigned)__builtin_ctzll(rel);
+				unsigned e = b;
+				while (e < 64 && (rel >> e & 1))
+					e++;
+				uintptr_t p = a->base + ((uintptr_t)(w * 64 + b) << GA_PAGE_SHIFT);
+				ga_os_unused((void *)p, (size_t)(e - b) << GA_PAGE_SHIFT);
+				released += (size_t)(e - b) << GA_PAGE_SHIFT;
+				uint64_t m = (e == 64 ? ~0ull : (1ull << e) - 1) & ~((1ull << b) - 1);
+				a->pageDirty[w] &= ~m;
+				rel &= ~m;
+			}
+		}
+	}
+	ga_unlock(&mheap.lock);
+	return released;
+}
+
+void mheap_fork_prepare(void) { ga_lock(&mheap.lock); }
+void mheap_fork_parent(void) { ga_unlock(&mheap.lock); }
+void mheap_fork_child(void) { ga_lock_reinit(&mheap.lock); }

@@ -1,0 +1,32 @@
+/* mheap.h — the page heap (Go: mheap + pageAlloc). Hands out runs of 8 KiB pages as mspans and
+ * takes them back; free neighbours coalesce because free pages are just clear bits in each
+ * arena's pageAlloc bitmap, searched address-ordered first fit (Go's policy: it keeps the heap
+ * compact and lets pageDirty act as Go's zeroedBase). One lock, taken once per span. */
+#ifndef GA_MHEAP_H
+#define GA_MHEAP_H
+#include "ga.h"
+#include "mspan.h"
+
+struct mheap_stats {
+	uint64_t arenas;
+	uint64_t bytes_mapped;   /* arena address space */
+	uint64_t pages_inuse;    /* pages owned by spans */
+	uint64_t spans_inuse;
+	uint64_t bytes_metadata; /* span records + arena records */
+};
+
+/* A new in-use span of npages pages for spanclass, its base aligned to align_pages pages
+ * (1 = no constraint). *zeroed tells whether every page is known to read as zero.
+ * NULL when the OS refuses memory. Takes the mheap lock. */
+GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages);
+/* Same, but gives up (NULL) instead of waiting if the lock is busy (re-entrant callers). */
+GA_HIDDEN struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass);
+/* Return a span's pages; the record is recycled. Takes the mheap lock. */
+GA_HIDDEN void mheap_free_span(struct mspan *s);
+GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
+/* Release every free page to the OS (malloc_trim). Returns bytes released. */
+GA_HIDDEN size_t mheap_release_free(void);
+GA_HIDDEN void mheap_fork_prepare(void);
+GA_HIDDEN void mheap_fork_parent(void);
+GA_HIDDEN void mheap_fork_child(void);
+#endif

@@ -1,0 +1,96 @@
+/* mspan.h — a run of pages cut into equal slots of one size class, or one large object.
+ * (Go: runtime/mheap.go `mspan`, runtime/mbitmap.go nextFreeIndex/refillAllocCache.)
+ *
+ * Allocation truth. A slot is allocated iff
+ *     (allocBits[i] == 1  ||  (span is cached by an mcache  &&  i < freeindex))
+ *     &&  freedBits[i] == 0
+ * As in Go, the mcache that caches a span hands out slots from allocCache without writing
+ * allocBits (slots below freeindex are implicitly allocated). Frees that reach a cached span
+ * are recorded in freedBits; when the mcache lets the span go (mcentral_uncache_span) the two
+ * are merged back into allocBits, which is then exact, and allocCount = popcount(allocBits).
+ * Blocks sitting in a thread's free list (mcache) count as allocated here: the span does not
+ * know about them until the list is flushed.
+ */
+#ifndef GA_MSPAN_H
+#define GA_MSPAN_H
+#include "ga.h"
+
+enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1 };
+enum { MSPAN_LIST_NONE = 0, MSPAN_LIST_PARTIAL = 1, MSPAN_LIST_FULL = 2 };
+
+struct mspan {
+	uintptr_t base;    /* first byte; 8 KiB aligned */
+	uintptr_t limit;   /* base + nelems*elemsize: end of slot data (tail waste excluded) */
+	uintptr_t elemsize;/* class size; for a large span (class 0), npages*8192 */
+	struct mspan *next, *prev; /* mcentral list links; under that mcentral's lock */
+	uint32_t npages;
+	uint32_t divmagic; /* ceil(2^32/elemsize): (off*divmagic)>>32 == off/elemsize for off ≤ span bytes */
+	uint16_t nelems;   /* slots; 1 for a large span */
+	/* Owned by the caching mcache's thread while incache (written without a lock; others may
+	 * read freeindex, relaxed, to classify a free). Under the mcentral lock otherwise. */
+	_Atomic uint16_t freeindex; /* slots < freeindex are taken; search resumes here */
+	uint64_t allocCache;        /* ~allocBits shifted so bit 0 is slot freeindex (1 = free) */
+	/* Under the mcentral lock. */
+	uint16_t allocCount; /* popcount(allocBits); exact only while !incache */
+	uint8_t incache;     /* 1 while an mcache's alloc[] holds the span */
+	uint8_t list;        /* MSPAN_LIST_* */
+	uint8_t spanclass;   /* sizeclass<<1 | noscan; 0/1 = large */
+	uint8_t needzero;    /* slots may hold old data (a fresh span from never-used pages is zero) */
+	uint8_t nwords;      /* 64-bit words per bitmap: ceil(nelems/64) */
+	uint8_t emergency;   /* large span used as a bump region for re-entrant (signal) mallocs */
+	_Atomic uint8_t state; /* MSPAN_*; published last with a release store */
+	uintptr_t largeuser; /* large span: size the user asked for (for stats); 0 otherwise */
+	uint64_t *allocBits; /* → bits[0 .. nwords) */
+	uint64_t *freedBits; /* → bits[nwords .. 2 nwords): frees that arrived while cached */
+	uint64_t *gcmarkBits;/* → bits[2 nwords .. 3 nwords): the collector's marks */
+	uint64_t bits[];
+};
+
+GA_INLINE int mspan_is_large(const struct mspan *s)
+{
+	return s->spanclass < 2;
+}
+
+/* Slot index of address p inside s (p ≥ s->base). */
+GA_INLINE uintptr_t mspan_obj_index(const struct mspan *s, uintptr_t p)
+{
+	return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+/* Prime allocCache for the window of 64 slots that holds freeindex. */
+GA_INLINE void mspan_refill_alloc_cache(struct mspan *s, unsigned fi)
+{
+	uint64_t w = s->allocBits[fi / 64];
+	s->allocCache = ~w >> (fi % 64);
+}
+
+/* Go's nextFreeFast: the next free slot from allocCache, or 0 when the window is exhausted. */
+GA_INLINE void *mspan_next_free_fast(struct mspan *s)
+{
+	uint64_t cache = s->allocCache;
+	if (GA_UNLIKELY(cache == 0))
+		return 0;
+	unsigned tz = (unsigned)__builtin_ctzll(cache);
+	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	unsigned idx = fi + tz;
+	if (GA_UNLIKELY(idx >= s->nelems))
+		return 0;
+	unsigned nxt = idx + 1;
+	if (GA_UNLIKELY(nxt % 64 == 0 && nxt != s->nelems))
+		return 0; /* window exhausted: the slow path refills it */
+	s->allocCache = (cache >> tz) >> 1;
+	atomic_store_explicit(&s->freeindex, (uint16_t)nxt, memory_order_relaxed);
+	return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+}
+
+/* Go's nextFreeIndex: next free slot index, refilling the window; nelems when full. */
+GA_HIDDEN unsigned mspan_next_free_index(struct mspan *s);
+/* Set up a span fresh from the heap for size class `spanclass` (small or large). */
+GA_HIDDEN void mspan_init(struct mspan *s, uintptr_t base, uint32_t npages, uint8_t spanclass);
+/* Bytes an mspan record needs for a span with nelems slots. */
+GA_HIDDEN size_t mspan_record_size(unsigned nwords);
+GA_HIDDEN unsigned mspan_nwords_for_class(unsigned spanclass);
+/* Merge the cached view (freeindex, freedBits) back into allocBits; recount. */
+GA_HIDDEN void mspan_settle(struct mspan *s);
+GA_HIDDEN unsigned mspan_popcount_alloc(const struct mspan *s);
+#endif

@@ -1,0 +1,68 @@
+/* os.c — mmap/madvise wrappers. errno is saved and restored: a failed madvise must not leak into
+ * the caller's errno (free() keeps errno). */
+#include "os.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+void *ga_os_map_at(uintptr_t hint, size_t n)
+{
+	int saved = errno;
+	void *p = mmap((void *)hint, n, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	errno = saved;
+	if (p == MAP_FAILED)
+		return NULL;
+	if ((uintptr_t)p != hint) { /* old kernels ignore NOREPLACE and treat it as a hint */
+		munmap(p, n);
+		errno = saved;
+		return NULL;
+	}
+	return p;
+}
+
+void *ga_os_map_aligned(size_t n, size_t align)
+{
+	int saved = errno;
+	size_t total = n + align;
+	if (total < n)
+		return NULL;
+	char *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	char *a = (char *)ga_align_up((uintptr_t)p, align);
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + n < p + total)
+		munmap(a + n, (size_t)(p + total - (a + n)));
+	errno = saved;
+	return a;
+}
+
+void *ga_os_alloc(size_t n)
+{
+	int saved = errno;
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void ga_os_free(void *p, size_t n)
+{
+	int saved = errno;
+	munmap(p, n);
+	errno = saved;
+}
+
+void ga_os_unused(void *p, size_t n)
+{
+	int saved = errno;
+	madvise(p, n, MADV_DONTNEED);
+	errno = saved;
+}

@@ -1,0 +1,79 @@
+/* threads.c — see threads.h. */
+#include "threads.h"
+
+#include <pthread.h>
+
+#include "lock.h"
+#include "stats.h"
+
+static ga_lock_t registry_lock = GA_LOCK_INIT;
+static struct mcache *registry; /* live caches; under registry_lock */
+static pthread_key_t exit_key;
+static uint64_t nseen;
+
+void threads_init(void)
+{
+	/* pthread_key_create does not allocate; the destructor runs at thread exit for every thread
+	 * that set the key (threads_register does). */
+	pthread_key_create(&exit_key, mcache_thread_exit);
+}
+
+void threads_register(struct mcache *c)
+{
+	ga_lock(&registry_lock);
+	c->prev = NULL;
+	c->next = registry;
+	if (registry)
+		registry->prev = c;
+	registry = c;
+	nseen++;
+	ga_unlock(&registry_lock);
+	/* Keys below 32 live in the thread descriptor: no allocation. (If the program made 32 keys
+	 * before goalloc's, glibc callocs a block here, which re-enters goalloc safely: the cache is
+	 * already live.) */
+	pthread_setspecific(exit_key, c);
+}
+
+void threads_unregister(struct mcache *c)
+{
+	ga_lock(&registry_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (registry == c)
+		registry = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	stats_fold_exited(c);
+	ga_unlock(&registry_lock);
+}
+
+void threads_for_each(void (*fn)(struct mcache *, void *), void *arg)
+{
+	ga_lock(&registry_lock);
+	for (struct mcache *c = registry; c; c = c->next)
+		fn(c, arg);
+	ga_unlock(&registry_lock);
+}
+
+uint64_t threads_seen(void)
+{
+	return nseen;
+}
+
+void threads_fork_prepare(void) { ga_lock(&registry_lock); }
+void threads_fork_parent(void) { ga_unlock(&registry_lock); }
+
+void threads_fork_child(void)
+{
+	/* Only the forking thread exists in the child. The other threads' caches stay where they are
+	 * (their blocks are lost to the child, which cannot know whether a thread was mid-update);
+	 * the registry keeps just this thread. */
+	ga_lock_reinit(&registry_lock);
+	struct mcache *self = &ga_mcache;
+	registry = NULL;
+	if (self->state == MCACHE_LIVE) {
+		self->next = self->prev = NULL;
+		registry = self;
+	}
+}

@@ -1,0 +1,81 @@
+/* cxx.c — C++ operator new/delete, all 20 mangled names, so goalloc wins `new` even when another
+ * allocator that exports them (Debian's redis links jemalloc) is also loaded. Written in C by
+ * mangled name: libgoalloc.so does not depend on libstdc++.
+ *
+ * operator new must not return NULL: on failure it calls the installed new_handler and retries,
+ * and without one throws std::bad_alloc through libstdc++'s std::__throw_bad_alloc (looked up
+ * weakly: it is there whenever a C++ program is). Blocks from new are at least 16-aligned
+ * (__STDCPP_DEFAULT_NEW_ALIGNMENT__), which clang relies on. */
+#include <stddef.h>
+
+#include "../core/fmt.h"
+#include "goalloc.h"
+
+#define GA_EXPORT __attribute__((visibility("default")))
+
+typedef void (*new_handler_t)(void);
+extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+struct nothrow_t;
+
+static void *new_impl(size_t n, size_t align, int nothrow)
+{
+	for (;;) {
+		void *p = align > 16 ? goalloc_aligned_alloc(align, n) : goalloc_malloc(n < 9 ? 9 : n);
+		if (p)
+			return p;
+		new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		if (h) {
+			h(); /* may free memory, throw, or abort */
+			continue;
+		}
+		if (nothrow)
+			return NULL;
+		if (_ZSt17__throw_bad_allocv)
+			_ZSt17__throw_bad_allocv();
+		ga_fatal("operator new(%zu): out of memory", n);
+	}
+}
+
+/* new */
+GA_EXPORT void *_Znwm(size_t n) { return new_impl(n, 0, 0); }
+GA_EXPORT void *_Znam(size_t n) { return new_impl(n, 0, 0); }
+GA_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
+GA_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
+GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return new_impl(n, a, 0); }
+GA_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return new_impl(n, a, 0); }
+GA_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const struct nothrow_t *t)
+{
+	(void)t;
+	return new_impl(n, a, 1);
+}
+GA_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const struct nothrow_t *t)
+{
+	(void)t;
+	return new_impl(n, a, 1);
+}
+
+/* delete: the span knows the size and alignment, so every form is free(). */
+GA_EXPORT void _ZdlPv(void *p) { goalloc_free(p); }
+GA_EXPORT void _ZdaPv(void *p) { goalloc_free(p); }
+GA_EXPORT void _ZdlPvm(void *p, size_t n) { (void)n; goalloc_free(p); }
+GA_EXPORT void _ZdaPvm(void *p, size_t n) { (void)n; goalloc_free(p); }
+GA_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
+GA_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
+GA_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n; (void)a; goalloc_free(p); }
+GA_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n; (void)a; goalloc_free(p); }
+GA_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const struct nothrow_t *t) { (void)t; goalloc_free(p); }
+GA_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const struct nothrow_t *t) { (void)t; goalloc_free(p); }
+GA_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const struct nothrow_t *t)
+{
+	(void)a;
+	(void)t;
+	goalloc_free(p);
+}
+GA_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const struct nothrow_t *t)
+{
+	(void)a;
+	(void)t;
+	goalloc_free(p);
+}

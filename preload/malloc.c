@@ -1,0 +1,585 @@
+/* malloc.c — the exported C ABI: the malloc family with glibc 2.36 semantics over goalloc's core.
+ *
+ *   malloc(n)  → size → span class (C alignment folded in) → this thread's mcache free list
+ *                (mcache_alloc) → on a miss, the cached span's allocCache/ctz, then the mcentral,
+ *                then the mheap; > 32 KiB: a span of its own from the mheap.
+ *   free(p)    → arena index → mspan → slot check by multiply-and-shift → mcache free list.
+ *
+ * This file is thin: argument checks, errno, and the shape of each call. Fast paths stay on one
+ * screen; every other case is a separate GA_NOINLINE function.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../core/arena.h"
+#include "../core/fmt.h"
+#include "../core/malloc_class.h"
+#include "../core/mcache.h"
+#include "../core/mheap.h"
+#include "../core/stats.h"
+#include "../core/track.h"
+#include "goalloc.h"
+
+#define GA_EXPORT __attribute__((visibility("default")))
+#define GA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
+
+/* ---- Helpers ---------------------------------------------------------------------------- */
+
+__attribute__((unused)) static size_t usable_of_class(uint8_t sc)
+{
+	return ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
+}
+
+GA_NOINLINE __attribute__((noreturn)) static void bad_pointer(const char *fn, void *p)
+{
+	ga_fatal("%s(): invalid pointer %p", fn, p);
+}
+
+/* A large object (or a re-entrant emergency block, which has a header) of its own span. */
+static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
+{
+	ga_ensure_init();
+	if (n > (size_t)PTRDIFF_MAX - GA_PAGE_SIZE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+	if (npages == 0)
+		npages = 1;
+	if (npages > UINT32_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint32_t align_pages = align > GA_PAGE_SIZE ? (uint32_t)(align >> GA_PAGE_SHIFT) : 1;
+	struct mspan *s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->largeuser = n;
+	stats_count_large_malloc(s);
+	if (zeroed)
+		*zeroed = !s->needzero;
+	ga_track_malloc((void *)s->base, s->elemsize, zeroed && !s->needzero);
+	return (void *)s->base;
+}
+
+/* Small allocation of span class sc once the fast path missed and could not refill. */
+GA_NOINLINE static void *small_alloc_slow(size_t n, uint8_t sc)
+{
+	ga_ensure_init();
+	if (!sc)
+		sc = ga_malloc_spanclass(n ? n : 1);
+	void *p = mcache_alloc(&ga_mcache, sc, n);
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ga_track_malloc(p, usable_of_class(sc), 0);
+	return p;
+}
+
+GA_NOINLINE static void *malloc_large(size_t n)
+{
+	if (n > (size_t)PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return large_alloc(n, 0, 0, NULL);
+}
+
+/* ---- Foreign pointers (glibc's own malloc, e.g. from an RTLD_DEEPBIND library) -------------- */
+
+/* Is p a block of glibc's malloc? Only a plausible in-use chunk in memory glibc's malloc uses: its
+ * brk heap, or an anonymous mapping. A wrong "no" aborts with goalloc's message; a wrong "yes"
+ * hands garbage to glibc, which aborts with its own. */
+static int mapping_kind(uintptr_t p) /* 0 unmapped, 1 [heap] or anonymous, 2 other */
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	char buf[4096];
+	size_t have = 0;
+	int kind = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+			*nl = 0;
+			unsigned long lo = 0, hi = 0;
+			char *q = line;
+			while (*q && *q != '-') {
+				lo = lo * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
+				q++;
+			}
+			if (*q == '-')
+				q++;
+			while (*q && *q != ' ') {
+				hi = hi * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
+				q++;
+			}
+			if (p >= lo && p < hi) {
+				/* fields: perms offset dev inode path */
+				int field = 0;
+				char *path = q;
+				while (*path && field < 5) {
+					while (*path == ' ')
+						path++;
+					if (field < 4)
+						while (*path && *path != ' ')
+							path++;
+					field++;
+				}
+				kind = (!*path || !strcmp(path, "[heap]")) && line[0] ? 1 : 2;
+				if (q[1] != 'r' || q[2] != 'w')
+					kind = 2;
+				close(fd);
+				return kind;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+	}
+	close(fd);
+	return kind;
+}
+
+static int is_glibc_chunk(void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (a % 16 || a < 4096 || arena_of(a))
+		return 0;
+	if (mapping_kind(a - 16) != 1)
+		return 0;
+	size_t size = ((size_t *)p)[-1];
+	size_t csize = size & ~(size_t)7;
+	if (csize < 32 || csize % 16)
+		return 0;
+	if (size & 2) { /* mmapped chunk: whole pages */
+		size_t prev = ((size_t *)p)[-2];
+		return ((a - 16 - prev) & 4095) == 0 && ((prev + csize) & 4095) == 0;
+	}
+	if (mapping_kind(a - 16 + csize) != 1)
+		return 0;
+	size_t next = *(size_t *)(a - 16 + csize + 8);
+	return (next & 1) != 0; /* the next chunk says this one is in use */
+}
+
+static void *libc_fn(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+GA_NOINLINE static void free_unknown(void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (arena_of(a)) {
+		if (a % GA_PAGE_SIZE == 0)
+			ga_fatal("free(): double free detected %p", p);
+		bad_pointer("free", p);
+	}
+	if (is_glibc_chunk(p)) {
+		void (*libc_free)(void *) = (void (*)(void *))libc_fn("free");
+		if (libc_free) {
+			libc_free(p);
+			return;
+		}
+	}
+	bad_pointer("free", p);
+}
+
+GA_NOINLINE static void free_large(void *p, struct mspan *s)
+{
+	if (s->emergency)
+		return; /* re-entrant block: its region is never reused */
+	if ((uintptr_t)p != s->base)
+		bad_pointer("free", p);
+	ga_track_free(p);
+	struct mcache *c = &ga_mcache;
+	if (c->busy) { /* a signal handler freeing while this thread is inside goalloc */
+		mcache_free_slow(c, p, s);
+		return;
+	}
+	stats_count_large_free(s);
+	mheap_free_span(s);
+}
+
+/* ---- malloc / free ------------------------------------------------------------------------ */
+
+GA_EXPORT void *goalloc_malloc(size_t n)
+{
+	if (GA_UNLIKELY(n > GA_MAX_SMALL_SIZE))
+		return malloc_large(n);
+	uint8_t sc = ga_malloc_spanclass(n);
+	void *p = mcache_alloc(&ga_mcache, sc, n);
+	if (GA_UNLIKELY(!p))
+		return small_alloc_slow(n, sc);
+	ga_track_malloc(p, usable_of_class(sc), 0);
+	return p;
+}
+
+/* The small span holding p, with p checked to be the start of one of its slots; NULL for
+ * anything else (large spans included). */
+GA_INLINE struct mspan *small_span_of_block(void *p, struct mspan *s)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+	if (GA_UNLIKELY(i * s->elemsize != off || i >= s->nelems))
+		return NULL;
+	return s;
+}
+
+GA_EXPORT void goalloc_free(void *p)
+{
+	if (GA_UNLIKELY(!p))
+		return;
+	struct mspan *s = span_of((uintptr_t)p);
+	if (GA_UNLIKELY(!s)) {
+		free_unknown(p);
+		return;
+	}
+	if (GA_UNLIKELY(mspan_is_large(s))) {
+		free_large(p, s);
+		return;
+	}
+	if (GA_UNLIKELY(!small_span_of_block(p, s)))
+		bad_pointer("free", p);
+	mcache_free(&ga_mcache, p, s);
+	ga_track_free(p);
+}
+
+/* ---- Sizes ------------------------------------------------------------------------------ */
+
+/* Usable bytes of a block of ours (fn names the caller for the error message). */
+static size_t block_usable(void *p, struct mspan *s, const char *fn)
+{
+	if (mspan_is_large(s)) {
+		if (s->emergency) {
+			size_t n;
+			ga_track_open((char *)p - 16, 8);
+			n = *(size_t *)((char *)p - 16);
+			ga_track_close((char *)p - 16, 8);
+			return n;
+		}
+		if ((uintptr_t)p != s->base)
+			bad_pointer(fn, p);
+		return s->elemsize;
+	}
+	if (!small_span_of_block(p, s))
+		bad_pointer(fn, p);
+	return s->elemsize;
+}
+
+GA_EXPORT size_t goalloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	struct mspan *s = span_of((uintptr_t)p);
+	if (!s) {
+		if (!arena_of((uintptr_t)p) && is_glibc_chunk(p)) {
+			size_t (*fn)(void *) = (size_t(*)(void *))libc_fn("malloc_usable_size");
+			return fn ? fn(p) : 0;
+		}
+		return 0;
+	}
+	uintptr_t off = (uintptr_t)p - s->base;
+	if (mspan_is_large(s))
+		return s->emergency ? block_usable(p, s, "malloc_usable_size") : s->elemsize - off;
+	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+	return i < s->nelems ? s->elemsize - (off - i * s->elemsize) : 0;
+}
+
+/* ---- calloc / realloc -------------------------------------------------------------------- */
+
+GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
+{
+	size_t n;
+	if (__builtin_mul_overflow(a, b, &n) || n > (size_t)PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (n > GA_MAX_SMALL_SIZE) {
+		int zeroed = 0;
+		void *p = large_alloc(n, 0, 0, &zeroed);
+		if (p && !zeroed)
+			memset(p, 0, n);
+		return p;
+	}
+	void *p = goalloc_malloc(n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
+{
+	if (!arena_of((uintptr_t)p) && is_glibc_chunk(p)) {
+		void *(*libc_realloc)(void *, size_t) = (void *(*)(void *, size_t))libc_fn("realloc");
+		if (libc_realloc)
+			return libc_realloc(p, n);
+	}
+	bad_pointer("realloc", p);
+}
+
+GA_EXPORT void *goalloc_realloc(void *p, size_t n)
+{
+	if (!p)
+		return goalloc_malloc(n);
+	if (n == 0) { /* glibc: frees and returns NULL, errno unchanged */
+		goalloc_free(p);
+		return NULL;
+	}
+	struct mspan *s = span_of((uintptr_t)p);
+	if (!s)
+		return realloc_unknown(p, n);
+	if (n > (size_t)PTRDIFF_MAX) {
+		(void)block_usable(p, s, "realloc");
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t old = block_usable(p, s, "realloc");
+	if (n <= old)
+		return p; /* fits: stay in place (usable bytes are preserved trivially) */
+	void *q = goalloc_malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old);
+	goalloc_free(p);
+	return q;
+}
+
+/* ---- Aligned allocation ------------------------------------------------------------------ */
+
+/* n bytes aligned to `align` (a power of two). */
+static void *aligned_alloc_pow2(size_t align, size_t n)
+{
+	if (n > (size_t)PTRDIFF_MAX || align > ((size_t)1 << 40)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= 8)
+		return goalloc_malloc(n);
+	if (align == 16)
+		return goalloc_malloc(n < 9 ? 9 : n);
+	if (n <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
+		ga_ensure_init();
+		unsigned c = GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n ? n : 1));
+		while (c < GA_NUM_SIZE_CLASSES && ga_class_to_size[c] % align)
+			c++;
+		if (c < GA_NUM_SIZE_CLASSES) {
+			uint8_t sc = GA_SPANCLASS(c, 0);
+			void *p = mcache_alloc(&ga_mcache, sc, n);
+			if (!p)
+				p = small_alloc_slow(n, sc);
+			else
+				ga_track_malloc(p, usable_of_class(sc), 0);
+			return p;
+		}
+	}
+	return large_alloc(n ? n : 1, align, 0, NULL);
+}
+
+static size_t pow2_at_least(size_t a)
+{
+	size_t p = 1;
+	while (p < a && p)
+		p <<= 1;
+	return p;
+}
+
+GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	int saved = errno;
+	void *p = aligned_alloc_pow2(align, n);
+	if (!p) {
+		errno = saved;
+		return ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
+{
+	/* glibc 2.36 accepts any alignment and rounds it up to a power of two. */
+	size_t a = pow2_at_least(align ? align : 1);
+	if (!a) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned_alloc_pow2(a, n);
+}
+
+GA_EXPORT void *goalloc_malloc_atomic(size_t n)
+{
+	if (n > GA_MAX_SMALL_SIZE)
+		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL);
+	ga_ensure_init();
+	uint8_t sc = ga_malloc_spanclass(n ? n : 1) | 1;
+	void *p = mcache_alloc(&ga_mcache, sc, n);
+	if (!p)
+		p = small_alloc_slow(n, sc);
+	else
+		ga_track_malloc(p, usable_of_class(sc), 0);
+	return p;
+}
+
+GA_EXPORT void *goalloc_valloc(size_t n)
+{
+	return aligned_alloc_pow2(4096, n);
+}
+
+GA_EXPORT void *goalloc_pvalloc(size_t n)
+{
+	if (n > (size_t)PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned_alloc_pow2(4096, n ? ga_align_up(n, 4096) : 4096);
+}
+
+void *reallocarray(void *p, size_t a, size_t b) GA_EXPORT;
+void *reallocarray(void *p, size_t a, size_t b)
+{
+	size_t n;
+	if (__builtin_mul_overflow(a, b, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return goalloc_realloc(p, n);
+}
+
+void free_sized(void *p, size_t n) GA_EXPORT;
+void free_sized(void *p, size_t n)
+{
+	(void)n; /* the span knows the size; the caller's is not trusted */
+	goalloc_free(p);
+}
+
+void free_aligned_sized(void *p, size_t align, size_t n) GA_EXPORT;
+void free_aligned_sized(void *p, size_t align, size_t n)
+{
+	(void)align;
+	(void)n;
+	goalloc_free(p);
+}
+
+/* ---- The libc names ---------------------------------------------------------------------- */
+
+void *malloc(size_t n) GA_ALIAS(goalloc_malloc);
+void free(void *p) GA_ALIAS(goalloc_free);
+void *calloc(size_t a, size_t b) GA_ALIAS(goalloc_calloc);
+void *realloc(void *p, size_t n) GA_ALIAS(goalloc_realloc);
+int posix_memalign(void **out, size_t align, size_t n) GA_ALIAS(goalloc_posix_memalign);
+void *aligned_alloc(size_t align, size_t n) GA_ALIAS(goalloc_aligned_alloc);
+void *memalign(size_t align, size_t n) GA_ALIAS(goalloc_aligned_alloc);
+size_t malloc_usable_size(void *p) GA_ALIAS(goalloc_usable_size);
+void cfree(void *p) GA_ALIAS(goalloc_free);
+void *__libc_malloc(size_t n) GA_ALIAS(goalloc_malloc);
+void __libc_free(void *p) GA_ALIAS(goalloc_free);
+void *__libc_calloc(size_t a, size_t b) GA_ALIAS(goalloc_calloc);
+void *__libc_realloc(void *p, size_t n) GA_ALIAS(goalloc_realloc);
+void *__libc_memalign(size_t align, size_t n) GA_ALIAS(goalloc_aligned_alloc);
+void *valloc(size_t n) GA_ALIAS(goalloc_valloc);
+void *__libc_valloc(size_t n) GA_ALIAS(goalloc_valloc);
+void *pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
+void *__libc_pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
+int __posix_memalign(void **out, size_t align, size_t n) GA_ALIAS(goalloc_posix_memalign);
+void __libc_cfree(void *p) GA_ALIAS(goalloc_free);
+
+/* ---- Statistics and tuning --------------------------------------------------------------- */
+
+GA_EXPORT int goalloc_stats(struct goalloc_stats *out)
+{
+	ga_ensure_init();
+	stats_collect(out);
+	return 0;
+}
+
+GA_EXPORT void goalloc_print_stats(int fd)
+{
+	ga_ensure_init();
+	stats_print(fd);
+}
+
+int malloc_trim(size_t pad) GA_EXPORT;
+int malloc_trim(size_t pad)
+{
+	(void)pad;
+	ga_ensure_init();
+	return mheap_release_free() > 0;
+}
+
+int mallopt(int param, int value) GA_EXPORT;
+int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1; /* accepted; goalloc has no glibc tunables */
+}
+
+struct mallinfo2 mallinfo2(void) GA_EXPORT;
+struct mallinfo2 mallinfo2(void)
+{
+	struct goalloc_stats st;
+	goalloc_stats(&st);
+	struct mallinfo2 mi = {0};
+	mi.arena = st.bytes_mapped;
+	mi.ordblks = 1;
+	mi.hblks = st.large_mallocs - st.large_frees;
+	mi.uordblks = st.bytes_in_use;
+	mi.fordblks = st.bytes_mapped > st.bytes_in_use ? st.bytes_mapped - st.bytes_in_use : 0;
+	mi.keepcost = 0;
+	return mi;
+}
+
+struct mallinfo mallinfo(void) GA_EXPORT;
+struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi = {0};
+	mi.arena = (int)m2.arena;
+	mi.ordblks = (int)m2.ordblks;
+	mi.hblks = (int)m2.hblks;
+	mi.uordblks = (int)m2.uordblks;
+	mi.fordblks = (int)m2.fordblks;
+	return mi;
+}
+
+void malloc_stats(void) GA_EXPORT;
+void malloc_stats(void)
+{
+	goalloc_print_stats(2);
+}
+
+int malloc_info(int options, FILE *fp) GA_EXPORT;
+int malloc_info(int options, FILE *fp)
+{
+	if (options != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct goalloc_stats st;
+	goalloc_stats(&st);
+	fprintf(fp,
+		"<malloc version=\"goalloc-1\">\n<total type=\"mallocs\" count=\"%llu\"/>\n"
+		"<total type=\"frees\" count=\"%llu\"/>\n<total type=\"inuse\" size=\"%llu\"/>\n"
+		"<system type=\"current\" size=\"%llu\"/>\n</malloc>\n",
+		(unsigned long long)st.mallocs, (unsigned long long)st.frees,
+		(unsigned long long)st.bytes_in_use, (unsigned long long)st.bytes_mapped);
+	return 0;
+}

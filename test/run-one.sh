@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# prove --exec wrapper: how to run one test file.
+#   *.sh               → bash (the script preloads what it needs itself)
+#   build/test/unit/*  → run directly (the core is linked in)
+#   build/test/api/*   → run with goalloc preloaded ($GOALLOC_LIB); with GOALLOC_UNDER_VALGRIND=1
+#                        under memcheck, goalloc's blocks checked through its client requests
+t=$1
+case "$t" in
+*.sh) exec bash "$t" ;;
+*/unit/*) exec "$t" ;;
+esac
+if [ -n "${GOALLOC_UNDER_VALGRIND:-}" ]; then
+	exec valgrind -q --error-exitcode=99 --soname-synonyms=somalloc=nouserintercepts \
+		--suppressions=test/valgrind.supp --trace-children=no \
+		env LD_PRELOAD="$GOALLOC_LIB" "$t"
+fi
+LD_PRELOAD="$GOALLOC_LIB" exec "$t"
