@@ -92,3 +92,8 @@ install: lib
 
 clean:
 	rm -rf $(B)
+
+# goalloc at work on a real program (README's first command).
+demo: lib
+	scripts/demo.sh
+.PHONY: demo

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install what building, testing and benchmarking goalloc needs on Debian 12 (idempotent).
+set -euo pipefail
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+PKGS=(make gcc g++ clang valgrind perl git python3 sqlite3 procps binutils
+      libbenchmark-dev libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all build and test dependencies present"

@@ -1,0 +1,201 @@
+/* t_core.c — unit tests of goalloc's core structures, linked directly (no preload):
+ * divide magic, the arena index, the page allocator (first fit, coalescing, runs across arenas,
+ * alignment, zeroed pages), mspan bitmaps and the allocCache/ctz path, mcentral hand-out and
+ * return (partial/full lists, empty spans given back, double free detection). */
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "mcentral.h"
+#include "mheap.h"
+#include "mspan.h"
+#include "tap.h"
+
+static void test_divmagic(void)
+{
+	int bad = 0;
+	for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
+		struct mspan s = {.base = 1ul << 30, .divmagic = ga_class_to_divmagic[c]};
+		uintptr_t span = (uintptr_t)ga_class_to_npages[c] << GA_PAGE_SHIFT;
+		for (uintptr_t off = 0; off <= span; off++)
+			if (mspan_obj_index(&s, s.base + off) != off / ga_class_to_size[c])
+				bad++;
+	}
+	ok(bad == 0, "obj index by multiply-and-shift is exact for every offset of every class (%d bad)", bad);
+}
+
+static void test_arena_index(void)
+{
+	struct mspan *s = mheap_alloc_span(1, GA_SPANCLASS(5, 0), 1);
+	ok(s != NULL, "a one-page span");
+	ok((s->base & (GA_PAGE_SIZE - 1)) == 0, "span base is page aligned");
+	ok(s->base >= GA_ARENA_HINT_BASE, "first arena at or above Go's hint 0x00c000000000 (%p)", (void *)s->base);
+	struct heap_arena *a = arena_of(s->base);
+	ok(a && a->base <= s->base && s->base < a->base + GA_ARENA_SIZE, "arena_of finds the arena");
+	ok(span_of(s->base) == s && span_of(s->base + 4097) == s && span_of(s->base + GA_PAGE_SIZE - 1) == s,
+	   "span_of maps every byte of the span to it");
+	ok(span_of(s->base + GA_PAGE_SIZE) != s, "the next page is not the span's");
+	int x;
+	ok(arena_of((uintptr_t)&x) == NULL && span_of((uintptr_t)&x) == NULL, "a stack address is in no arena");
+	ok(span_of(0) == NULL && span_of(4096) == NULL, "low addresses are in no arena");
+	ok(span_of((uintptr_t)1 << 48) == NULL && span_of(~(uintptr_t)0) == NULL,
+	   "addresses outside the 48-bit space are rejected");
+	ok(arena_of(a->base + GA_ARENA_SIZE + ((uintptr_t)1 << 40)) == NULL, "an address between arenas is in none");
+	mheap_free_span(s);
+	ok(span_of(s->base) == NULL, "a freed span's pages map to no span");
+}
+
+static void test_page_alloc(void)
+{
+	struct mspan *a = mheap_alloc_span(3, 0, 1), *b = mheap_alloc_span(5, 0, 1), *c = mheap_alloc_span(2, 0, 1);
+	ok(a && b && c, "three large spans");
+	ok(b->base == a->base + 3 * GA_PAGE_SIZE && c->base == b->base + 5 * GA_PAGE_SIZE,
+	   "first fit places them next to each other");
+	uintptr_t abase = a->base;
+	mheap_free_span(a);
+	mheap_free_span(b);
+	struct mspan *d = mheap_alloc_span(8, 0, 1);
+	ok(d && d->base == abase, "freed neighbours coalesce: an 8-page run reuses their 3+5 pages");
+	ok(d->needzero, "reused pages are marked as needing zeroing");
+	struct mspan *e = mheap_alloc_span(1, 0, 1);
+	ok(e && e->base == c->base + 2 * GA_PAGE_SIZE, "next page after c");
+	struct mspan *al = mheap_alloc_span(1, 0, 64);
+	ok(al && al->base % (64 * GA_PAGE_SIZE) == 0, "a run aligned to 64 pages (512 KiB)");
+	struct mspan *big = mheap_alloc_span(GA_PAGES_PER_ARENA + 100, 0, 1);
+	ok(big != NULL, "a span larger than one arena (runs across adjacent arenas)");
+	if (big) {
+		ok(span_of(big->base + GA_ARENA_SIZE + 5) == big, "its pages in the second arena map to it");
+		ok(!big->needzero, "fresh pages need no zeroing");
+		memset((void *)(big->base + GA_ARENA_SIZE - 8), 1, 16); /* writable across the seam */
+		mheap_free_span(big);
+	}
+	size_t rel = mheap_release_free();
+	ok(rel > 0, "malloc_trim path returns dirty free pages to the OS (%zu bytes)", rel);
+	mheap_free_span(c);
+	mheap_free_span(d);
+	mheap_free_span(e);
+	mheap_free_span(al);
+	struct mheap_stats st;
+	mheap_get_stats(&st);
+	ok(st.spans_inuse == 0 && st.pages_inuse == 0, "every page back: %llu spans, %llu pages in use",
+	   (unsigned long long)st.spans_inuse, (unsigned long long)st.pages_inuse);
+}
+
+static void test_span_bits(void)
+{
+	uint8_t sc = GA_SPANCLASS(2, 0); /* 16 B, 512 slots */
+	struct mspan *s = mheap_alloc_span(1, sc, 1);
+	ok(s && s->nelems == 512 && s->elemsize == 16 && s->nwords == 8, "class 2 span: 512 slots of 16 B");
+	/* Mark a pattern allocated, then the ctz path must return exactly the other slots in order. */
+	for (unsigned i = 0; i < 512; i++)
+		if (i % 3 == 0 || (i >= 100 && i < 200))
+			s->allocBits[i / 64] |= 1ull << (i % 64);
+	atomic_store(&s->freeindex, 0);
+	mspan_refill_alloc_cache(s, 0);
+	unsigned expect = 0, got = 0, bad = 0;
+	for (;;) {
+		while (expect < 512 && (expect % 3 == 0 || (expect >= 100 && expect < 200)))
+			expect++;
+		void *p = mspan_next_free_fast(s);
+		unsigned idx;
+		if (p)
+			idx = (unsigned)(((uintptr_t)p - s->base) / 16);
+		else
+			idx = mspan_next_free_index(s);
+		if (idx >= 512)
+			break;
+		if (idx != expect)
+			bad++;
+		got++;
+		expect++;
+	}
+	ok(bad == 0 && expect >= 512, "allocCache + ctz hand out exactly the free slots in order (%u, %u bad)", got, bad);
+	ok(mspan_next_free_index(s) == 512, "then the span reports full");
+	/* settle: slots below freeindex become allocated, freed bits come off. */
+	s->freedBits[1] |= 1ull << 5; /* slot 69 freed while cached */
+	mspan_settle(s);
+	ok(s->allocCount == 511 && !(s->allocBits[1] >> 5 & 1), "settle merges handed-out and freed slots (%u)", s->allocCount);
+	mheap_free_span(s);
+}
+
+static int died_with_abort(void (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", 1);
+		dup2(devnull, 2);
+		fn();
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void *df_block;
+static void double_free_child(void)
+{
+	struct mcentral *c = &ga_central[GA_SPANCLASS(6, 0)];
+	*(void **)df_block = NULL;
+	mcentral_free_list(c, df_block, 1);
+	*(void **)df_block = NULL;
+	mcentral_free_list(c, df_block, 1);
+}
+
+static void test_mcentral(void)
+{
+	uint8_t sc = GA_SPANCLASS(6, 0); /* 64 B, 128 slots */
+	struct mcentral *c = &ga_central[sc];
+	struct mspan *s = mcentral_cache_span(c);
+	ok(s && s->incache && s->spanclass == sc, "cache_span hands out a span of the class");
+	void *blocks[128];
+	unsigned n = 0;
+	for (unsigned i; (i = mspan_next_free_index(s)) < s->nelems;)
+		blocks[n++] = (void *)(s->base + i * s->elemsize);
+	ok(n == 128, "all 128 slots handed out");
+	/* Two frees while cached land in freedBits; uncaching settles them. */
+	*(void **)blocks[3] = blocks[7];
+	*(void **)blocks[7] = NULL;
+	mcentral_free_list(c, blocks[3], 2);
+	ok(s->allocBits[0] == 0 && (s->freedBits[0] & (1ull << 3 | 1ull << 7)), "frees to a cached span are recorded aside");
+	mcentral_uncache_span(c, s);
+	ok(!s->incache && s->allocCount == 126 && s->list == MSPAN_LIST_PARTIAL, "uncached with 2 holes: on the partial list");
+	struct mspan *s2 = mcentral_cache_span(c);
+	ok(s2 == s, "the partial span is handed out again");
+	unsigned i1 = mspan_next_free_index(s2), i2 = mspan_next_free_index(s2), i3 = mspan_next_free_index(s2);
+	ok(i1 == 3 && i2 == 7 && i3 == 128, "exactly its holes are reused (%u %u %u)", i1, i2, i3);
+	mcentral_uncache_span(c, s2);
+	ok(s->list == MSPAN_LIST_FULL && s->allocCount == 128, "full again: on the full list");
+	/* Free everything (uncached): full → partial → empty; the empty span is kept as the class's
+	 * one spare, a second empty span is given back to the heap. */
+	for (unsigned i = 0; i < 128; i++)
+		*(void **)blocks[i] = i + 1 < 128 ? blocks[i + 1] : NULL;
+	mcentral_free_list(c, blocks[0], 128);
+	ok(s->allocCount == 0 && s->list == MSPAN_LIST_PARTIAL && c->npartial == 1, "empty span kept as the spare");
+	df_block = blocks[5];
+	ok(died_with_abort(double_free_child), "freeing a free slot aborts (double free)");
+	struct mspan *t = mcentral_cache_span(c); /* takes the spare */
+	struct mspan *u = mcentral_cache_span(c); /* a new one from the heap */
+	ok(t == s && u && u != s, "spare first, then a fresh span");
+	void *one = (void *)(u->base + mspan_next_free_index(u) * u->elemsize);
+	mcentral_uncache_span(c, t); /* empty, no other partial: stays as spare */
+	mcentral_uncache_span(c, u); /* one block: partial */
+	*(void **)one = NULL;
+	uintptr_t ubase = u->base;
+	mcentral_free_list(c, one, 1); /* u becomes empty while t is the spare: u goes back */
+	ok(span_of(ubase) == NULL, "a second empty span is given back to the heap");
+}
+
+int main(void)
+{
+	test_divmagic();
+	test_arena_index();
+	test_page_alloc();
+	test_span_bits();
+	test_mcentral();
+	return done_testing();
+}
