@@ -25,7 +25,7 @@ UNIT_SRC  := $(wildcard test/unit/t_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/api/*.sh test/programs/*.sh)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
 
 .PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean bench
 all: lib

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 #include "mcentral.h"
@@ -106,7 +107,11 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 				mcache_free(c, p, s);
 				return;
 			}
+			c->busy = 1;
+			ga_compiler_barrier();
 			free_direct(p, s);
+			ga_compiler_barrier();
+			c->busy = 0;
 			return;
 		}
 		mcache_free(c, p, s); /* not reached in practice: the fast path's checks passed */
@@ -156,38 +161,78 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 static struct mcache orphan_cache;
 static ga_lock_t orphan_lock = GA_LOCK_INIT;
 
-static void *alloc_orphan(uint8_t sc)
+static void *alloc_orphan(struct mcache *c, uint8_t sc)
 {
+	c->busy = 1;
+	ga_compiler_barrier();
 	ga_lock(&orphan_lock);
 	void *p = alloc_from_span(&orphan_cache, sc);
 	ga_unlock(&orphan_lock);
+	ga_compiler_barrier();
+	c->busy = 0;
 	if (p)
 		stats_count_orphan_malloc(sc);
 	return p;
 }
 
-/* Bump allocation for a signal handler that called malloc while this thread was inside goalloc:
- * it must not touch the interrupted lists or wait for a lock the thread may hold. Blocks carry a
- * 16-byte header with their size; freeing them is a no-op (their region is never reused). */
-static void *alloc_emergency(struct mcache *c, size_t size)
+/* A signal handler that called malloc while this thread was inside goalloc must not touch the
+ * interrupted lists nor wait for a lock the thread may hold. It gets a mapping of its own (mmap and
+ * munmap are async-signal-safe), recorded in a small lock-free table so free(), realloc() and
+ * malloc_usable_size() recognise it. Each block has a 16-byte header holding its size. */
+#define EMERGENCY_SLOTS 1024
+static _Atomic uintptr_t emergency_maps[EMERGENCY_SLOTS];
+
+void *mcache_alloc_reentrant(struct mcache *c, size_t size)
 {
-	size_t need = ga_align_up(size ? size : 1, 16) + 16;
-	struct mspan *s = c->emergency;
-	if (!s || s->largeuser + need > s->elemsize) {
-		uint32_t npages = (uint32_t)((need + 65535) / 65536 * 8);
-		s = mheap_try_alloc_span(npages, 0);
-		if (!s)
-			return NULL;
-		s->emergency = 1;
-		s->largeuser = 0;
-		c->emergency = s;
+	(void)c;
+	size_t len = ga_align_up(size + 16, 4096);
+	if (len < size)
+		return NULL;
+	int saved = errno;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	errno = saved;
+	if (m == MAP_FAILED)
+		return NULL;
+	for (unsigned i = 0; i < EMERGENCY_SLOTS; i++) {
+		uintptr_t none = 0;
+		if (atomic_compare_exchange_strong(&emergency_maps[i], &none, (uintptr_t)m)) {
+			*(size_t *)m = size;
+			return m + 16;
+		}
 	}
-	char *h = (char *)s->base + s->largeuser;
-	s->largeuser += need;
-	ga_track_open(h, 16);
-	*(size_t *)h = need - 16;
-	ga_track_close(h, 16);
-	return h + 16;
+	munmap(m, len);
+	errno = saved;
+	return NULL;
+}
+
+static _Atomic uintptr_t *emergency_slot(const void *p)
+{
+	uintptr_t m = (uintptr_t)p - 16;
+	if ((uintptr_t)p % 4096 != 16)
+		return NULL;
+	for (unsigned i = 0; i < EMERGENCY_SLOTS; i++)
+		if (atomic_load_explicit(&emergency_maps[i], memory_order_acquire) == m)
+			return &emergency_maps[i];
+	return NULL;
+}
+
+size_t mcache_reentrant_size(const void *p)
+{
+	return emergency_slot(p) ? *(const size_t *)((const char *)p - 16) : 0;
+}
+
+int mcache_free_reentrant(void *p)
+{
+	_Atomic uintptr_t *slot = emergency_slot(p);
+	if (!slot)
+		return 0;
+	char *m = (char *)p - 16;
+	size_t len = ga_align_up(*(size_t *)m + 16, 4096);
+	atomic_store(slot, 0);
+	int saved = errno;
+	munmap(m, len);
+	errno = saved;
+	return 1;
 }
 
 static void drain_deferred(struct mcache *c)
@@ -220,12 +265,12 @@ static void drain_deferred(struct mcache *c)
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 {
 	if (c->busy)
-		return alloc_emergency(c, size);
+		return mcache_alloc_reentrant(c, size);
 	if (GA_UNLIKELY(sc == 0)) /* the lookup table was not filled yet: start up */
 		return NULL;
 	if (c->state != MCACHE_LIVE) {
 		if (c->state == MCACHE_DEAD)
-			return alloc_orphan(sc);
+			return alloc_orphan(c, sc);
 		mcache_setup(c);
 	}
 	c->busy = 1;
@@ -262,8 +307,6 @@ void mcache_thread_exit(void *arg)
 		c->fl[sc].cap = 0;
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);
-	if (c->emergency) /* keep the region: blocks in it may still be live */
-		c->emergency = NULL;
 	c->busy = 0;
 }
 

@@ -35,7 +35,6 @@ struct mcache {
 	uint64_t nfree[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
-	struct mspan *emergency; /* bump region for mallocs made by a signal handler while busy */
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
@@ -49,6 +48,11 @@ GA_HIDDEN extern uint64_t ga_free_key;
 GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t size);
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
+/* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a mapping
+ * of its own, no lock taken. free/usable size recognise such blocks with the two below. */
+GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);
+GA_HIDDEN int mcache_free_reentrant(void *p);     /* 1 if p was such a block (now unmapped) */
+GA_HIDDEN size_t mcache_reentrant_size(const void *p); /* its size, or 0 if p is not one */
 GA_HIDDEN void mcache_thread_exit(void *arg);
 GA_HIDDEN void mcache_fork_prepare(void);
 GA_HIDDEN void mcache_fork_parent(void);
@@ -59,15 +63,21 @@ GA_INLINE void ga_compiler_barrier(void)
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
-/* Pop a block of span class sc from this thread's free list. */
+/* Pop a block of span class sc from this thread's free list. busy is raised before the list is
+ * read: a signal handler that runs in between must see the thread as inside goalloc. */
 GA_INLINE void *mcache_alloc(struct mcache *c, uint8_t sc, size_t size)
 {
 	struct mcache_list *l = &c->fl[sc];
-	void *p = l->head;
-	if (GA_UNLIKELY(!p || c->busy))
+	if (GA_UNLIKELY(c->busy))
 		return mcache_alloc_slow(c, sc, size);
 	c->busy = 1;
 	ga_compiler_barrier();
+	void *p = l->head;
+	if (GA_UNLIKELY(!p)) {
+		ga_compiler_barrier();
+		c->busy = 0;
+		return mcache_alloc_slow(c, sc, size);
+	}
 	l->head = ga_link_get(p);
 	l->count--;
 	c->nmalloc[sc]++;

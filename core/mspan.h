@@ -37,7 +37,6 @@ struct mspan {
 	uint8_t spanclass;   /* sizeclass<<1 | noscan; 0/1 = large */
 	uint8_t needzero;    /* slots may hold old data (a fresh span from never-used pages is zero) */
 	uint8_t nwords;      /* 64-bit words per bitmap: ceil(nelems/64) */
-	uint8_t emergency;   /* large span used as a bump region for re-entrant (signal) mallocs */
 	_Atomic uint8_t state; /* MSPAN_*; published last with a release store */
 	uintptr_t largeuser; /* large span: size the user asked for (for stats); 0 otherwise */
 	uint64_t *allocBits; /* → bits[0 .. nwords) */

@@ -108,15 +108,8 @@ void options_init(char **envp)
 				break;
 			}
 		}
-		if (!o) {
-			char nm[64];
-			size_t k = len < sizeof nm - 1 ? len : sizeof nm - 1;
-			for (size_t i = 0; i < k; i++)
-				nm[i] = name[i];
-			nm[k] = 0;
-			ga_warn("unknown option GOALLOC_%s ignored", nm);
-			continue;
-		}
+		if (!o)
+			continue; /* not ours (scripts use GOALLOC_LIB and the like) */
 		long long v;
 		int good = o->kind == KIND_BOOL ? options_parse_bool(val, &v)
 						: options_parse_int(val, o->min, o->max, &v);

@@ -58,7 +58,18 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 		return NULL;
 	}
 	uint32_t align_pages = align > GA_PAGE_SIZE ? (uint32_t)(align >> GA_PAGE_SHIFT) : 1;
+	struct mcache *c = &ga_mcache;
+	if (c->busy) { /* a signal handler interrupted this thread inside goalloc */
+		void *p = align <= 16 ? mcache_alloc_reentrant(c, n) : NULL;
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	c->busy = 1;
+	ga_compiler_barrier();
 	struct mspan *s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
+	ga_compiler_barrier();
+	c->busy = 0;
 	if (!s) {
 		errno = ENOMEM;
 		return NULL;
@@ -185,6 +196,8 @@ static void *libc_fn(const char *name)
 GA_NOINLINE static void free_unknown(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
+	if (mcache_free_reentrant(p))
+		return;
 	if (arena_of(a)) {
 		if (a % GA_PAGE_SIZE == 0)
 			ga_fatal("free(): double free detected %p", p);
@@ -202,8 +215,6 @@ GA_NOINLINE static void free_unknown(void *p)
 
 GA_NOINLINE static void free_large(void *p, struct mspan *s)
 {
-	if (s->emergency)
-		return; /* re-entrant block: its region is never reused */
 	if ((uintptr_t)p != s->base)
 		bad_pointer("free", p);
 	ga_track_free(p);
@@ -212,8 +223,12 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 		mcache_free_slow(c, p, s);
 		return;
 	}
+	c->busy = 1;
+	ga_compiler_barrier();
 	stats_count_large_free(s);
 	mheap_free_span(s);
+	ga_compiler_barrier();
+	c->busy = 0;
 }
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
@@ -266,13 +281,6 @@ GA_EXPORT void goalloc_free(void *p)
 static size_t block_usable(void *p, struct mspan *s, const char *fn)
 {
 	if (mspan_is_large(s)) {
-		if (s->emergency) {
-			size_t n;
-			ga_track_open((char *)p - 16, 8);
-			n = *(size_t *)((char *)p - 16);
-			ga_track_close((char *)p - 16, 8);
-			return n;
-		}
 		if ((uintptr_t)p != s->base)
 			bad_pointer(fn, p);
 		return s->elemsize;
@@ -288,6 +296,9 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
 		return 0;
 	struct mspan *s = span_of((uintptr_t)p);
 	if (!s) {
+		size_t r = mcache_reentrant_size(p);
+		if (r)
+			return r;
 		if (!arena_of((uintptr_t)p) && is_glibc_chunk(p)) {
 			size_t (*fn)(void *) = (size_t(*)(void *))libc_fn("malloc_usable_size");
 			return fn ? fn(p) : 0;
@@ -296,7 +307,7 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
 	}
 	uintptr_t off = (uintptr_t)p - s->base;
 	if (mspan_is_large(s))
-		return s->emergency ? block_usable(p, s, "malloc_usable_size") : s->elemsize - off;
+		return s->elemsize - off;
 	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
 	return i < s->nelems ? s->elemsize - (off - i * s->elemsize) : 0;
 }
@@ -325,6 +336,15 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 
 GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
 {
+	size_t old = mcache_reentrant_size(p);
+	if (old) { /* a block a signal handler got while this thread was inside goalloc */
+		void *q = goalloc_malloc(n);
+		if (q) {
+			memcpy(q, p, old < n ? old : n);
+			mcache_free_reentrant(p);
+		}
+		return q;
+	}
 	if (!arena_of((uintptr_t)p) && is_glibc_chunk(p)) {
 		void *(*libc_realloc)(void *, size_t) = (void *(*)(void *, size_t))libc_fn("realloc");
 		if (libc_realloc)
