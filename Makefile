@@ -58,14 +58,21 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
 
 PROVE ?= prove
+# `make test` = the suite natively, then the unit and API tests again under memcheck, then the
+# threaded tests under ThreadSanitizer.
 test: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
 	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
+	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory test-tsan
 
-# Every API test under memcheck, goalloc's own blocks checked through client requests.
+# Unit and API tests under memcheck, goalloc's own blocks checked through client requests. The
+# fork loop and the 10,000-thread test are left out: memcheck serialises threads and forks
+# slowly, and they are covered by ThreadSanitizer and the native run.
+VALGRIND_SKIP := $(B)/test/api/t_fork $(B)/test/api/t_threads $(B)/test/api/t_uaf_valgrind
 test-valgrind: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so GOALLOC_UNDER_VALGRIND=1 GOALLOC_BUILD=$(B) \
-	$(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN)
+	$(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(filter-out $(VALGRIND_SKIP),$(API_BIN))
 
 # Threaded tests with ThreadSanitizer: goalloc's entry points linked in directly (TSan owns the
 # libc names), built with -fsanitize=thread.
@@ -73,9 +80,9 @@ TSAN_TESTS := $(filter $(B)/test/api/t_threads%,$(API_BIN))
 test-tsan: $(B)/gen/sizeclasses.h
 	@mkdir -p $(B)/tsan
 	for t in $(TSAN_TESTS:$(B)/test/api/%=%); do \
-	  $(CC) $(CSTD) -O1 -g -fsanitize=thread -pthread -DGOALLOC_DIRECT -Itest -Ipreload -Icore -I$(B)/gen \
-	    -fno-builtin-malloc -fno-builtin-free -o $(B)/tsan/$$t test/api/$$t.c $(CORE_SRC) \
-	    preload/malloc.c -Wl,--defsym=__ga_tsan=0 || exit 1; \
+	  $(CC) $(CSTD) -O1 -g -fsanitize=thread -pthread -DGOALLOC_DIRECT -DGOALLOC_NO_LIBC_NAMES \
+	    -Itest -Ipreload -Icore -I$(B)/gen -o $(B)/tsan/$$t test/api/$$t.c $(CORE_SRC) \
+	    preload/malloc.c || exit 1; \
 	done
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)

@@ -95,6 +95,8 @@ GA_INLINE void mcache_free(struct mcache *c, void *p, struct mspan *s)
 {
 	uint8_t sc = s->spanclass;
 	struct mcache_list *l = &c->fl[sc];
+	if (sc > 3)
+		ga_track_open((char *)p + 8, 8); /* the program may never have written word 1 */
 	if (GA_UNLIKELY(c->busy || p == l->head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))) {
 		mcache_free_slow(c, p, s);
 		return;

@@ -9,11 +9,19 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
+/* ThreadSanitizer's mmap interceptor mishandles MAP_FIXED_NOREPLACE; a plain hint (checked
+ * below) does the same job there. */
+#if defined(__SANITIZE_THREAD__)
+#define GA_MAP_HINT_FLAG 0
+#else
+#define GA_MAP_HINT_FLAG MAP_FIXED_NOREPLACE
+#endif
+
 void *ga_os_map_at(uintptr_t hint, size_t n)
 {
 	int saved = errno;
 	void *p = mmap((void *)hint, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | GA_MAP_HINT_FLAG, -1, 0);
 	errno = saved;
 	if (p == MAP_FAILED)
 		return NULL;

@@ -32,9 +32,17 @@
 
 /* ---- Helpers ---------------------------------------------------------------------------- */
 
-__attribute__((unused)) static size_t usable_of_class(uint8_t sc)
+/* Announce a new small block to memcheck (valgrind flavour only): its class size, or for a block
+ * a signal handler got while its thread was inside goalloc, that block's own size. */
+static inline void track_block(void *p, uint8_t sc)
 {
-	return ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
+#ifdef GOALLOC_VALGRIND
+	size_t n = span_of((uintptr_t)p) ? ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)] : mcache_reentrant_size(p);
+	ga_track_malloc(p, n, 0);
+#else
+	(void)p;
+	(void)sc;
+#endif
 }
 
 GA_NOINLINE __attribute__((noreturn)) static void bad_pointer(const char *fn, void *p)
@@ -63,6 +71,10 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 		void *p = align <= 16 ? mcache_alloc_reentrant(c, n) : NULL;
 		if (!p)
 			errno = ENOMEM;
+		else
+			ga_track_malloc(p, n, 1);
+		if (zeroed)
+			*zeroed = 1; /* a fresh mapping */
 		return p;
 	}
 	c->busy = 1;
@@ -93,7 +105,7 @@ GA_NOINLINE static void *small_alloc_slow(size_t n, uint8_t sc)
 		errno = ENOMEM;
 		return NULL;
 	}
-	ga_track_malloc(p, usable_of_class(sc), 0);
+	track_block(p, sc);
 	return p;
 }
 
@@ -196,8 +208,11 @@ static void *libc_fn(const char *name)
 GA_NOINLINE static void free_unknown(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (mcache_free_reentrant(p))
+	if (mcache_reentrant_size(p)) {
+		ga_track_free(p);
+		mcache_free_reentrant(p);
 		return;
+	}
 	if (arena_of(a)) {
 		if (a % GA_PAGE_SIZE == 0)
 			ga_fatal("free(): double free detected %p", p);
@@ -241,7 +256,7 @@ GA_EXPORT void *goalloc_malloc(size_t n)
 	void *p = mcache_alloc(&ga_mcache, sc, n);
 	if (GA_UNLIKELY(!p))
 		return small_alloc_slow(n, sc);
-	ga_track_malloc(p, usable_of_class(sc), 0);
+	track_block(p, sc);
 	return p;
 }
 
@@ -341,6 +356,7 @@ GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
 		void *q = goalloc_malloc(n);
 		if (q) {
 			memcpy(q, p, old < n ? old : n);
+			ga_track_free(p);
 			mcache_free_reentrant(p);
 		}
 		return q;
@@ -404,7 +420,7 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 			if (!p)
 				p = small_alloc_slow(n, sc);
 			else
-				ga_track_malloc(p, usable_of_class(sc), 0);
+				track_block(p, sc);
 			return p;
 		}
 	}
@@ -454,7 +470,7 @@ GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 	if (!p)
 		p = small_alloc_slow(n, sc);
 	else
-		ga_track_malloc(p, usable_of_class(sc), 0);
+		track_block(p, sc);
 	return p;
 }
 
@@ -472,6 +488,7 @@ GA_EXPORT void *goalloc_pvalloc(size_t n)
 	return aligned_alloc_pow2(4096, n ? ga_align_up(n, 4096) : 4096);
 }
 
+#ifndef GOALLOC_NO_LIBC_NAMES /* (the ThreadSanitizer build links goalloc into a program under its own names only) */
 void *reallocarray(void *p, size_t a, size_t b) GA_EXPORT;
 void *reallocarray(void *p, size_t a, size_t b)
 {
@@ -498,8 +515,11 @@ void free_aligned_sized(void *p, size_t align, size_t n)
 	goalloc_free(p);
 }
 
+#endif
+
 /* ---- The libc names ---------------------------------------------------------------------- */
 
+#ifndef GOALLOC_NO_LIBC_NAMES
 void *malloc(size_t n) GA_ALIAS(goalloc_malloc);
 void free(void *p) GA_ALIAS(goalloc_free);
 void *calloc(size_t a, size_t b) GA_ALIAS(goalloc_calloc);
@@ -521,6 +541,8 @@ void *__libc_pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
 int __posix_memalign(void **out, size_t align, size_t n) GA_ALIAS(goalloc_posix_memalign);
 void __libc_cfree(void *p) GA_ALIAS(goalloc_free);
 
+#endif
+
 /* ---- Statistics and tuning --------------------------------------------------------------- */
 
 GA_EXPORT int goalloc_stats(struct goalloc_stats *out)
@@ -536,6 +558,7 @@ GA_EXPORT void goalloc_print_stats(int fd)
 	stats_print(fd);
 }
 
+#ifndef GOALLOC_NO_LIBC_NAMES
 int malloc_trim(size_t pad) GA_EXPORT;
 int malloc_trim(size_t pad)
 {
@@ -603,3 +626,4 @@ int malloc_info(int options, FILE *fp)
 		(unsigned long long)st.bytes_in_use, (unsigned long long)st.bytes_mapped);
 	return 0;
 }
+#endif

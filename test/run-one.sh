@@ -5,13 +5,16 @@
 #   build/test/api/*   → run with goalloc preloaded ($GOALLOC_LIB); with GOALLOC_UNDER_VALGRIND=1
 #                        under memcheck, goalloc's blocks checked through its client requests
 t=$1
+VG=(valgrind -q --error-exitcode=99 --soname-synonyms=somalloc=nouserintercepts
+	--suppressions=test/valgrind.supp)
 case "$t" in
 *.sh) exec bash "$t" ;;
-*/unit/*) exec "$t" ;;
+*/unit/*)
+	[ -n "${GOALLOC_UNDER_VALGRIND:-}" ] && exec "${VG[@]}" "$t"
+	exec "$t" ;;
 esac
 if [ -n "${GOALLOC_UNDER_VALGRIND:-}" ]; then
-	exec valgrind -q --error-exitcode=99 --soname-synonyms=somalloc=nouserintercepts \
-		--suppressions=test/valgrind.supp --trace-children=no \
-		env LD_PRELOAD="$GOALLOC_LIB" "$t"
+	# valgrind hands the client its own preloads followed by ours.
+	LD_PRELOAD="$GOALLOC_LIB" exec "${VG[@]}" "$t"
 fi
 LD_PRELOAD="$GOALLOC_LIB" exec "$t"
