@@ -1,0 +1,201 @@
+/* t_death — goalloc ends the program with a clear message instead of corrupting its heap when
+ * handed a bad pointer: interior pointers, stack and unmapped addresses, double frees of small
+ * and large blocks, realloc of an interior pointer. Each case runs in a forked child whose
+ * stderr is captured; the child must die of SIGABRT and name the problem.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "api_util.h"
+
+/* A free the compiler cannot see, so passing it odd pointers draws no warning. */
+__attribute__((noinline)) static void free_opaque(void *p)
+{
+	free(launder(p));
+}
+
+enum kind {
+	K_INTERIOR_SMALL,
+	K_STACK,
+	K_UNMAPPED,
+	K_INTERIOR_LARGE,
+	K_DOUBLE_SMALL,
+	K_DOUBLE_LARGE,
+	K_REALLOC_INTERIOR,
+};
+
+struct dcase {
+	enum kind kind;
+	size_t size;
+	const char *name;
+};
+
+static const struct dcase cases[] = {
+	{K_INTERIOR_SMALL, 64, "free(malloc(64) + 16)"},
+	{K_STACK, 0, "free(address of a stack variable)"},
+	{K_UNMAPPED, 0, "free((void *)0x12345678)"},
+	{K_INTERIOR_LARGE, 100000, "free(malloc(100000) + 4096)"},
+	{K_DOUBLE_SMALL, 16, "double free of a 16-byte block"},
+	{K_DOUBLE_SMALL, 100, "double free of a 100-byte block"},
+	{K_DOUBLE_SMALL, 1000, "double free of a 1000-byte block"},
+	{K_DOUBLE_LARGE, 100000, "double free of a 100000-byte block"},
+	{K_REALLOC_INTERIOR, 64, "realloc(malloc(64) + 16, 128)"},
+};
+
+/* The child: report the pointer it is about to misuse on fd `info`, then misuse it. */
+static void child(const struct dcase *c, int info)
+{
+	volatile long on_stack = 42;
+	unsigned char *p = NULL, *q, *keep[4];
+	uintptr_t bad = 0;
+	int i;
+
+	/* Some unrelated live blocks, so the heap is not trivially empty. */
+	for (i = 0; i < 4; i++)
+		keep[i] = launder(malloc(c->size ? c->size : 32));
+
+	switch (c->kind) {
+	case K_INTERIOR_SMALL:
+	case K_INTERIOR_LARGE:
+		p = launder(malloc(c->size));
+		bad = addr_of(p) + (c->kind == K_INTERIOR_SMALL ? 16 : 4096);
+		break;
+	case K_REALLOC_INTERIOR:
+		p = launder(malloc(c->size));
+		bad = addr_of(p) + 16;
+		break;
+	case K_STACK:
+		bad = addr_of((const void *)&on_stack);
+		break;
+	case K_UNMAPPED:
+		bad = 0x12345678;
+		break;
+	case K_DOUBLE_SMALL:
+	case K_DOUBLE_LARGE:
+		p = launder(malloc(c->size));
+		q = launder(malloc(c->size));
+		memset(p, 1, c->size);
+		memset(q, 2, c->size);
+		bad = addr_of(p);
+		free_opaque(p);
+		free_opaque(q); /* p is no longer the most recently freed block */
+		break;
+	}
+	if (write(info, &bad, sizeof bad) != (ssize_t)sizeof bad)
+		_exit(3);
+	close(info);
+	if (c->kind == K_REALLOC_INTERIOR)
+		launder(realloc(launder((void *)bad), 128));
+	else
+		free_opaque((void *)bad);
+	(void)on_stack;
+	(void)keep;
+	_exit(0); /* not reached when the allocator catches it */
+}
+
+static int run_case(const struct dcase *c)
+{
+	int errp[2], infop[2], status = 0, good = 1;
+	static char err[8192];
+	size_t len = 0;
+	uintptr_t bad = 0;
+	char want[128];
+	pid_t pid;
+	ssize_t r;
+
+	if (pipe(errp) || pipe(infop)) {
+		diag("pipe: %s", strerror(errno));
+		return 0;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		diag("fork: %s", strerror(errno));
+		return 0;
+	}
+	if (pid == 0) {
+		struct rlimit nocore = {0, 0};
+		setrlimit(RLIMIT_CORE, &nocore);
+		alarm(10); /* a hang becomes SIGALRM, not a stuck test */
+		dup2(errp[1], 2);
+		close(errp[0]);
+		close(errp[1]);
+		close(infop[0]);
+		child(c, infop[1]);
+	}
+	close(errp[1]);
+	close(infop[1]);
+	if (read(infop[0], &bad, sizeof bad) != (ssize_t)sizeof bad)
+		bad = 0;
+	close(infop[0]);
+	while (len < sizeof err - 1 && (r = read(errp[0], err + len, sizeof err - 1 - len)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)r;
+	}
+	err[len] = 0;
+	close(errp[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
+		if (WIFSIGNALED(status))
+			diag("child died of signal %d (%s), expected SIGABRT", WTERMSIG(status),
+			     strsignal(WTERMSIG(status)));
+		else
+			diag("child exited with status %d, expected death by SIGABRT",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		good = 0;
+	}
+	if (!strstr(err, "goalloc")) {
+		diag("stderr does not mention goalloc");
+		good = 0;
+	}
+	switch (c->kind) {
+	case K_DOUBLE_SMALL:
+	case K_DOUBLE_LARGE:
+		snprintf(want, sizeof want, "double free");
+		break;
+	case K_REALLOC_INTERIOR:
+		snprintf(want, sizeof want, "realloc(): invalid pointer");
+		break;
+	default:
+		snprintf(want, sizeof want, "free(): invalid pointer %p", (void *)bad);
+		break;
+	}
+	if (!strstr(err, want)) {
+		diag("stderr does not contain \"%s\"", want);
+		good = 0;
+	}
+	if (!good) {
+		char *line, *save = NULL;
+		diag("child stderr (%zu bytes):", len);
+		for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			diag("  | %s", line);
+	}
+	return good;
+}
+
+int main(void)
+{
+	unsigned i;
+
+	if (!under_goalloc())
+		skip_all("not under goalloc (these are goalloc's own error reports)");
+	plan((int)(sizeof cases / sizeof cases[0]));
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ok(run_case(&cases[i]), "%s: SIGABRT with goalloc's message", cases[i].name);
+	return done_testing();
+}
