@@ -5,16 +5,17 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 B       := build
 
+# DWARF 4: valgrind 3.19 cannot read the DWARF 5 that clang 14 emits by default.
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11
 # -fno-builtin-*: the compiler must not turn our own malloc+memset into a call to calloc (or
 # similar) inside the allocator itself.
-LIBCFLAGS := $(CSTD) -O2 -g -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
+LIBCFLAGS := $(CSTD) -O2 -gdwarf-4 -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -fexceptions -I$(B)/gen -Icore -Ipreload $(EXTRA_CFLAGS)
 LIBLDFLAGS := -shared -Wl,-z,initfirst -Wl,-soname,libgoalloc.so -Wl,-z,now -Wl,--no-undefined \
 	-Wl,--gc-sections
-TESTCFLAGS := $(CSTD) -O1 -g $(WARN) -pthread -Itest -Ipreload -Icore -I$(B)/gen
+TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -Icore -I$(B)/gen
 
 CORE_SRC    := $(wildcard core/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
@@ -27,7 +28,7 @@ API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
 
-.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean bench
+.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean
 all: lib
 lib: $(B)/libgoalloc.so
 
@@ -86,9 +87,6 @@ test-tsan: $(B)/gen/sizeclasses.h
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
 
-check-exports: lib
-	test/check-exports.sh $(B)/libgoalloc.so
-
 # ---- install ----------------------------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -103,3 +101,6 @@ clean:
 demo: lib
 	scripts/demo.sh
 .PHONY: demo
+
+# Benchmarks (`make bench`): the Google Benchmark harness and the workloads, see test/bench/.
+-include test/bench/bench.mk

@@ -11,6 +11,11 @@
 
 /* ThreadSanitizer's mmap interceptor mishandles MAP_FIXED_NOREPLACE; a plain hint (checked
  * below) does the same job there. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) && !defined(__SANITIZE_THREAD__)
+#define __SANITIZE_THREAD__ 1 /* clang's spelling of the same fact */
+#endif
+#endif
 #if defined(__SANITIZE_THREAD__)
 #define GA_MAP_HINT_FLAG 0
 #else
