@@ -36,10 +36,13 @@ GA_INLINE struct heap_arena *arena_of(uintptr_t p)
 	return atomic_load_explicit(&ga_arena_map[ai], memory_order_acquire);
 }
 
-/* The in-use span that holds p, or NULL (Go: spanOfHeap). */
+/* The in-use span that holds p, or NULL (Go: spanOfHeap). For p outside the 48-bit space the
+ * index wraps and may name an unrelated span: callers check p against the span (free() does,
+ * with mspan_is_slot_start or p == base), which such a p always fails. */
 GA_INLINE struct mspan *span_of(uintptr_t p)
 {
-	struct heap_arena *a = arena_of(p);
+	struct heap_arena *a = atomic_load_explicit(
+		&ga_arena_map[(p >> GA_ARENA_SHIFT) & ((1u << GA_ARENA_L2_BITS) - 1)], memory_order_acquire);
 	if (GA_UNLIKELY(!a))
 		return NULL;
 	return atomic_load_explicit(&a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],

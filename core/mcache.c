@@ -30,8 +30,12 @@ static uint32_t list_cap(uint8_t sc)
 
 static void mcache_setup(struct mcache *c)
 {
-	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
-		c->fl[sc].cap = list_cap((uint8_t)sc);
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcache_list *l = &c->fl[sc];
+		uint32_t count = mcache_list_count(l); /* blocks pushed before the set-up */
+		l->cap = list_cap((uint8_t)sc);
+		l->room = (int32_t)l->cap - (int32_t)count;
+	}
 	c->state = MCACHE_LIVE;
 	threads_register(c);
 }
@@ -41,10 +45,11 @@ static void mcache_setup(struct mcache *c)
 /* Detach the blocks of list l beyond its first `keep` and give them to the mcentral. */
 static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 {
-	if (l->count <= keep)
+	uint32_t count = mcache_list_count(l);
+	if (count <= keep)
 		return;
 	void *rest;
-	uint32_t n = l->count - keep;
+	uint32_t n = count - keep;
 	if (keep == 0) {
 		rest = l->head;
 		l->head = NULL;
@@ -55,7 +60,7 @@ static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 		rest = ga_link_get(p);
 		ga_link_set(p, NULL);
 	}
-	l->count = keep;
+	l->room = (int32_t)l->cap - (int32_t)keep;
 	mcentral_free_list(&ga_central[sc], rest, n);
 }
 
@@ -91,42 +96,54 @@ static void free_direct(void *p, struct mspan *s)
 	stats_count_orphan_frees(s->spanclass, 1);
 }
 
+/* Push p on list sc with busy raised; flush the list if it went over its bound. */
+static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
+{
+	struct mcache_list *l = &c->fl[sc];
+	if (sc > 3) {
+		ga_track_open((char *)p + 8, 8);
+		((uint64_t *)p)[1] = ga_free_key;
+		ga_track_close((char *)p + 8, 8);
+	}
+	ga_link_set(p, l->head);
+	l->head = p;
+	c->nfree[sc]++;
+	if (--l->room < 0)
+		flush_list(l, sc, l->cap / 2);
+}
+
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 {
 	uint8_t sc = s->spanclass;
-	if (p) { /* called before pushing: re-entry, or a suspected double free */
+	if (p) { /* the fast path did nothing: re-entry, a suspected double free, or class 8 */
 		if (c->busy) {
 			defer_free(c, p);
 			return;
 		}
+		if (sc > 3)
+			ga_track_open((char *)p + 8, 8);
 		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
 			ga_fatal("free(): double free detected %p", p);
-		if (c->state != MCACHE_LIVE) {
-			if (c->state == MCACHE_NONE) {
-				mcache_setup(c);
-				mcache_free(c, p, s);
-				return;
-			}
-			c->busy = 1;
-			ga_compiler_barrier();
+		if (sc > 3)
+			ga_track_close((char *)p + 8, 8);
+		c->busy = 1;
+		ga_compiler_barrier();
+		if (c->state == MCACHE_NONE)
+			mcache_setup(c);
+		if (c->state == MCACHE_LIVE)
+			push_and_trim(c, p, sc);
+		else
 			free_direct(p, s);
-			ga_compiler_barrier();
-			c->busy = 0;
-			return;
+	} else { /* the fast path pushed and the list went over its bound (busy is raised) */
+		struct mcache_list *l = &c->fl[sc];
+		if (c->state == MCACHE_NONE)
+			mcache_setup(c);
+		if (c->state == MCACHE_LIVE) {
+			flush_list(l, sc, l->cap / 2);
+		} else { /* the thread's cache is gone: keep nothing */
+			stats_count_orphan_frees(sc, mcache_list_count(l));
+			flush_list(l, sc, 0);
 		}
-		mcache_free(c, p, s); /* not reached in practice: the fast path's checks passed */
-		return;
-	}
-	/* The list of class sc overflowed its cap (busy is set). */
-	struct mcache_list *l = &c->fl[sc];
-	if (c->state == MCACHE_LIVE) {
-		flush_list(l, sc, l->cap / 2);
-	} else if (c->state == MCACHE_NONE) {
-		mcache_setup(c);
-		flush_list(l, sc, l->cap);
-	} else { /* the thread's cache is gone: keep nothing */
-		stats_count_orphan_frees(sc, l->count);
-		flush_list(l, sc, 0);
 	}
 	drain_deferred(c);
 	ga_compiler_barrier();
@@ -245,18 +262,10 @@ static void drain_deferred(struct mcache *c)
 			stats_count_large_free(s);
 			mheap_free_span(s);
 		} else {
-			struct mcache_list *l = &c->fl[s->spanclass];
-			if (s->spanclass > 3) {
-				ga_track_open((char *)p + 8, 8);
-				((uint64_t *)p)[1] = ga_free_key;
-				ga_track_close((char *)p + 8, 8);
-			}
-			ga_link_set(p, l->head);
-			l->head = p;
-			l->count++;
-			c->nfree[s->spanclass]++;
-			if (l->count > l->cap)
-				flush_list(l, s->spanclass, l->cap / 2);
+			if (c->state == MCACHE_LIVE)
+				push_and_trim(c, p, s->spanclass);
+			else
+				free_direct(p, s);
 		}
 		p = next;
 	}
@@ -280,7 +289,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	void *p = l->head;
 	if (p) {
 		l->head = ga_link_get(p);
-		l->count--;
+		l->room++;
 	} else {
 		p = alloc_from_span(c, sc);
 	}
@@ -303,8 +312,10 @@ void mcache_thread_exit(void *arg)
 	c->busy = 1;
 	drain_deferred(c);
 	mcache_release_all(c);
-	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		c->fl[sc].cap = 0;
+		c->fl[sc].room = 0;
+	}
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);
 	c->busy = 0;

@@ -18,11 +18,16 @@
 enum { MCACHE_NONE = 0, MCACHE_LIVE = 1, MCACHE_DEAD = 2 };
 
 struct mcache_list {
-	void *head;     /* free blocks of this span class, linked through their first word */
-	uint32_t count; /* blocks on the list */
-	uint32_t cap;   /* flush when count exceeds cap; 0 until the cache is set up (forces the
-			   first free into the slow path, which sets it up) and after it dies */
+	void *head;   /* free blocks of this span class, linked through their first word */
+	int32_t room; /* cap - (blocks on the list); a free that takes it below 0 flushes */
+	uint32_t cap; /* list bound; 0 until the cache is set up (so the first free takes the slow
+			 path, which sets it up) and again after the thread's cache is released */
 };
+
+GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
+{
+	return (uint32_t)((int32_t)l->cap - l->room);
+}
 
 struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
@@ -63,56 +68,69 @@ GA_INLINE void ga_compiler_barrier(void)
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
-/* Pop a block of span class sc from this thread's free list. busy is raised before the list is
- * read: a signal handler that runs in between must see the thread as inside goalloc. */
-GA_INLINE void *mcache_alloc(struct mcache *c, uint8_t sc, size_t size)
+/* The fast paths. Each returns without calling anything; on a miss the caller tail-calls its
+ * slow path, so the compiler keeps no registers alive across a call. busy is raised before a
+ * list is read or written: a signal handler that runs in between must see the thread as inside
+ * goalloc (mcache_alloc_slow/mcache_free_slow then keep away from the lists).
+ * Instruction counts (gcc 12 -O2, x86-64, callgrind): malloc(32) 23, free 33. */
+
+/* Pop a block of span class sc; NULL when the list is empty or the thread is busy. */
+GA_INLINE void *mcache_pop(struct mcache *c, uint8_t sc)
 {
 	struct mcache_list *l = &c->fl[sc];
 	if (GA_UNLIKELY(c->busy))
-		return mcache_alloc_slow(c, sc, size);
+		return NULL;
 	c->busy = 1;
 	ga_compiler_barrier();
 	void *p = l->head;
-	if (GA_UNLIKELY(!p)) {
-		ga_compiler_barrier();
-		c->busy = 0;
-		return mcache_alloc_slow(c, sc, size);
+	if (GA_LIKELY(p)) {
+		l->head = ga_link_get(p);
+		l->room++;
+		c->nmalloc[sc]++;
 	}
-	l->head = ga_link_get(p);
-	l->count--;
-	c->nmalloc[sc]++;
 	ga_compiler_barrier();
 	c->busy = 0;
-	if (sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
+	if (p && sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
 		ga_track_open((char *)p + 8, 8);
 		((uint64_t *)p)[1] = 0;
 	}
 	return p;
 }
 
-/* Push block p (validated: the start of a slot of small span s) on this thread's free list. */
-GA_INLINE void mcache_free(struct mcache *c, void *p, struct mspan *s)
+enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
+
+/* Push block p (the start of a slot of a small span of class sc > 3) on this thread's list.
+ * MCACHE_PUSH_SLOW: nothing done (busy, or p looks already free) — call mcache_free_slow(c,p,s);
+ * MCACHE_PUSH_FLUSH: pushed, the list is over its bound and busy is still raised — call
+ * mcache_free_slow(c, NULL, s). */
+GA_INLINE int mcache_push(struct mcache *c, void *p, uint8_t sc)
 {
-	uint8_t sc = s->spanclass;
 	struct mcache_list *l = &c->fl[sc];
-	if (sc > 3)
-		ga_track_open((char *)p + 8, 8); /* the program may never have written word 1 */
-	if (GA_UNLIKELY(c->busy || p == l->head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))) {
-		mcache_free_slow(c, p, s);
-		return;
+	uint64_t key = ga_free_key;
+	ga_track_open((char *)p + 8, 8); /* the program may never have written word 1 */
+	if (GA_UNLIKELY(c->busy || p == l->head || ((uint64_t *)p)[1] == key)) {
+		ga_track_close((char *)p + 8, 8);
+		return MCACHE_PUSH_SLOW;
 	}
 	c->busy = 1;
 	ga_compiler_barrier();
-	if (sc > 3)
-		((uint64_t *)p)[1] = ga_free_key;
+	((uint64_t *)p)[1] = key;
+	ga_track_close((char *)p + 8, 8);
 	ga_link_set(p, l->head);
 	l->head = p;
 	c->nfree[sc]++;
-	if (GA_UNLIKELY(++l->count > l->cap)) {
-		mcache_free_slow(c, NULL, s); /* flush; clears busy */
-		return;
-	}
+	if (GA_UNLIKELY(--l->room < 0))
+		return MCACHE_PUSH_FLUSH;
 	ga_compiler_barrier();
 	c->busy = 0;
+	return MCACHE_PUSHED;
 }
+
+/* Allocate a block of span class sc: list, then span, then mcentral. NULL if out of memory. */
+GA_INLINE void *mcache_alloc(struct mcache *c, uint8_t sc, size_t size)
+{
+	void *p = mcache_pop(c, sc);
+	return GA_LIKELY(p) ? p : mcache_alloc_slow(c, sc, size);
+}
+
 #endif

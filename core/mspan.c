@@ -29,10 +29,12 @@ void mspan_init(struct mspan *s, uintptr_t base, uint32_t npages, uint8_t spancl
 		s->elemsize = ga_class_to_size[c];
 		s->nelems = ga_class_to_nobjs[c];
 		s->divmagic = ga_class_to_divmagic[c];
+		s->divides = UINT64_MAX / s->elemsize + 1;
 	} else {
 		s->elemsize = (uintptr_t)npages << GA_PAGE_SHIFT;
 		s->nelems = 1;
 		s->divmagic = 0; /* one object: every offset is index 0 */
+		s->divides = 0;  /* unused: a large span's only block starts at base */
 	}
 	s->limit = base + s->nelems * s->elemsize;
 	s->nwords = (uint8_t)((s->nelems + 63) / 64);

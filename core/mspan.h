@@ -23,6 +23,8 @@ struct mspan {
 	uintptr_t limit;   /* base + nelems*elemsize: end of slot data (tail waste excluded) */
 	uintptr_t elemsize;/* class size; for a large span (class 0), npages*8192 */
 	struct mspan *next, *prev; /* mcentral list links; under that mcentral's lock */
+	uint64_t divides;  /* ceil(2^64/elemsize): off is a multiple of elemsize iff off*divides < divides
+			      (mod 2^64), for every 32-bit off (Lemire, Kaser, Kurz 2019) */
 	uint32_t npages;
 	uint32_t divmagic; /* ceil(2^32/elemsize): (off*divmagic)>>32 == off/elemsize for off ≤ span bytes */
 	uint16_t nelems;   /* slots; 1 for a large span */
@@ -54,6 +56,14 @@ GA_INLINE int mspan_is_large(const struct mspan *s)
 GA_INLINE uintptr_t mspan_obj_index(const struct mspan *s, uintptr_t p)
 {
 	return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+/* Is p the start of a slot of small span s? Exact for base ≤ p; callers get s from span_of(p),
+ * so p is in s's pages, or (p beyond 2^48, index wrapped) p > s->limit, which fails. */
+GA_INLINE int mspan_is_slot_start(const struct mspan *s, uintptr_t p)
+{
+	uint64_t off = p - s->base;
+	return off * s->divides < s->divides && p < s->limit;
 }
 
 /* Prime allocCache for the window of 64 slots that holds freeindex. */

@@ -248,12 +248,26 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
 
-GA_EXPORT void *goalloc_malloc(size_t n)
+/* malloc(n) for n > 1024: the 128-byte-step classes, or a large span. */
+GA_NOINLINE static void *malloc_medium(size_t n)
 {
-	if (GA_UNLIKELY(n > GA_MAX_SMALL_SIZE))
+	if (n > GA_MAX_SMALL_SIZE)
 		return malloc_large(n);
 	uint8_t sc = ga_malloc_spanclass(n);
-	void *p = mcache_alloc(&ga_mcache, sc, n);
+	void *p = mcache_pop(&ga_mcache, sc);
+	if (GA_UNLIKELY(!p))
+		return small_alloc_slow(n, sc);
+	track_block(p, sc);
+	return p;
+}
+
+/* The malloc fast path: size → span class by table, then one pop from this thread's list. */
+GA_EXPORT void *goalloc_malloc(size_t n)
+{
+	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
+		return malloc_medium(n);
+	uint8_t sc = ga_malloc_sc8[(n + 7) >> 3];
+	void *p = mcache_pop(&ga_mcache, sc);
 	if (GA_UNLIKELY(!p))
 		return small_alloc_slow(n, sc);
 	track_block(p, sc);
@@ -264,30 +278,46 @@ GA_EXPORT void *goalloc_malloc(size_t n)
  * anything else (large spans included). */
 GA_INLINE struct mspan *small_span_of_block(void *p, struct mspan *s)
 {
-	uintptr_t off = (uintptr_t)p - s->base;
-	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
-	if (GA_UNLIKELY(i * s->elemsize != off || i >= s->nelems))
-		return NULL;
-	return s;
+	return GA_LIKELY(mspan_is_slot_start(s, (uintptr_t)p)) ? s : NULL;
 }
 
-GA_EXPORT void goalloc_free(void *p)
+/* free() of a small block that the fast path did not take: class 8, re-entry, a suspected double
+ * free, or a list over its bound (pushed == 1). */
+GA_NOINLINE static void free_small_slow(void *p, struct mspan *s, int pushed)
 {
-	if (GA_UNLIKELY(!p))
-		return;
-	struct mspan *s = span_of((uintptr_t)p);
-	if (GA_UNLIKELY(!s)) {
-		free_unknown(p);
-		return;
-	}
-	if (GA_UNLIKELY(mspan_is_large(s))) {
+	mcache_free_slow(&ga_mcache, pushed ? NULL : p, s);
+}
+
+/* free() of a block whose span is large or of the 8-byte class. */
+GA_NOINLINE static void free_other(void *p, struct mspan *s)
+{
+	if (mspan_is_large(s)) {
 		free_large(p, s);
 		return;
 	}
 	if (GA_UNLIKELY(!small_span_of_block(p, s)))
 		bad_pointer("free", p);
-	mcache_free(&ga_mcache, p, s);
 	ga_track_free(p);
+	free_small_slow(p, s, 0);
+}
+
+/* The free fast path: arena index → mspan → slot check → one push on this thread's list. */
+GA_EXPORT void goalloc_free(void *p)
+{
+	if (GA_UNLIKELY(!p))
+		return;
+	struct mspan *s = span_of((uintptr_t)p);
+	if (GA_UNLIKELY(!s))
+		return free_unknown(p);
+	uint8_t sc = s->spanclass;
+	if (GA_UNLIKELY(sc <= 3))
+		return free_other(p, s);
+	if (GA_UNLIKELY(!small_span_of_block(p, s)))
+		bad_pointer("free", p);
+	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
+	int r = mcache_push(&ga_mcache, p, sc);
+	if (GA_UNLIKELY(r != MCACHE_PUSHED))
+		return free_small_slow(p, s, r == MCACHE_PUSH_FLUSH);
 }
 
 /* ---- Sizes ------------------------------------------------------------------------------ */
@@ -321,6 +351,8 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
 		return 0;
 	}
 	uintptr_t off = (uintptr_t)p - s->base;
+	if (off >= (uintptr_t)s->npages << GA_PAGE_SHIFT)
+		return 0; /* p is outside the 48-bit space and only aliases this span's page */
 	if (mspan_is_large(s))
 		return s->elemsize - off;
 	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);

@@ -26,6 +26,17 @@ static void test_divmagic(void)
 				bad++;
 	}
 	ok(bad == 0, "obj index by multiply-and-shift is exact for every offset of every class (%d bad)", bad);
+	bad = 0;
+	for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
+		struct mspan s = {.base = 1ul << 30, .elemsize = ga_class_to_size[c]};
+		s.divides = UINT64_MAX / s.elemsize + 1;
+		uintptr_t span = (uintptr_t)ga_class_to_npages[c] << GA_PAGE_SHIFT;
+		s.limit = s.base + span / s.elemsize * s.elemsize;
+		for (uintptr_t off = 0; off <= span; off++)
+			if (mspan_is_slot_start(&s, s.base + off) != (off % s.elemsize == 0 && s.base + off < s.limit))
+				bad++;
+	}
+	ok(bad == 0, "slot-start test by one multiply is exact for every offset of every class (%d bad)", bad);
 }
 
 static void test_arena_index(void)
@@ -42,8 +53,11 @@ static void test_arena_index(void)
 	int x;
 	ok(arena_of((uintptr_t)&x) == NULL && span_of((uintptr_t)&x) == NULL, "a stack address is in no arena");
 	ok(span_of(0) == NULL && span_of(4096) == NULL, "low addresses are in no arena");
-	ok(span_of((uintptr_t)1 << 48) == NULL && span_of(~(uintptr_t)0) == NULL,
-	   "addresses outside the 48-bit space are rejected");
+	ok(arena_of((uintptr_t)1 << 48) == NULL && arena_of(~(uintptr_t)0) == NULL,
+	   "addresses outside the 48-bit space are in no arena");
+	uintptr_t alias = s->base + ((uintptr_t)1 << 48); /* span_of's index wraps for such addresses */
+	ok(span_of(alias) == s && !mspan_is_slot_start(s, alias) && mspan_is_slot_start(s, s->base + 48),
+	   "an address aliasing the span from beyond 2^48 fails the slot check that free() makes");
 	ok(arena_of(a->base + GA_ARENA_SIZE + ((uintptr_t)1 << 40)) == NULL, "an address between arenas is in none");
 	mheap_free_span(s);
 	ok(span_of(s->base) == NULL, "a freed span's pages map to no span");
