@@ -239,6 +239,50 @@ void mheap_free_span(struct mspan *s)
 	ga_unlock(&mheap.lock);
 }
 
+/* Are the npages pages from address p all free (and inside arenas)? */
+static int pages_free(uintptr_t p, uint32_t npages)
+{
+	for (uint32_t i = 0; i < npages; i++) {
+		uintptr_t q = p + ((uintptr_t)i << GA_PAGE_SHIFT);
+		struct heap_arena *a = arena_of(q);
+		if (!a)
+			return 0;
+		uint32_t pg = (uint32_t)((q - a->base) >> GA_PAGE_SHIFT);
+		if (a->pageAlloc[pg / 64] >> (pg % 64) & 1)
+			return 0;
+	}
+	return 1;
+}
+
+int mheap_resize_large(struct mspan *s, uint32_t npages)
+{
+	int ok = 1;
+	ga_lock(&mheap.lock);
+	if (npages > s->npages) {
+		uintptr_t end = s->base + ((uintptr_t)s->npages << GA_PAGE_SHIFT);
+		uint32_t more = npages - s->npages;
+		if (pages_free(end, more)) {
+			s->needzero |= (uint8_t)set_pages(end, more, s);
+			advance_hint();
+			mheap.pages_inuse += more;
+		} else {
+			ok = 0;
+		}
+	} else if (npages < s->npages) {
+		uintptr_t tail = s->base + ((uintptr_t)npages << GA_PAGE_SHIFT);
+		set_pages(tail, s->npages - npages, NULL);
+		lower_hint(tail);
+		mheap.pages_inuse -= s->npages - npages;
+	}
+	if (ok && npages != s->npages) {
+		s->npages = npages;
+		s->elemsize = (uintptr_t)npages << GA_PAGE_SHIFT;
+		s->limit = s->base + s->elemsize;
+	}
+	ga_unlock(&mheap.lock);
+	return ok;
+}
+
 void mheap_get_stats(struct mheap_stats *out)
 {
 	ga_lock(&mheap.lock);

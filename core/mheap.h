@@ -23,6 +23,9 @@ GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uin
 GA_HIDDEN struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass);
 /* Return a span's pages; the record is recycled. Takes the mheap lock. */
 GA_HIDDEN void mheap_free_span(struct mspan *s);
+/* Grow a large span in place to npages if the pages after it are free, or shrink it, giving its
+ * tail back. Returns 1 on success (s->npages, elemsize and limit updated), 0 if it cannot grow. */
+GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages);
 GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
 /* Release every free page to the OS (malloc_trim). Returns bytes released. */
 GA_HIDDEN size_t mheap_release_free(void);

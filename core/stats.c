@@ -36,6 +36,11 @@ void stats_count_large_free(struct mspan *s)
 	atomic_fetch_sub_explicit(&g.large_bytes, s->elemsize, memory_order_relaxed);
 }
 
+void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
+{
+	atomic_fetch_add_explicit(&g.large_bytes, new_bytes - old_bytes, memory_order_relaxed);
+}
+
 void stats_fold_exited(struct mcache *c)
 {
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {

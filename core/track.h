@@ -15,6 +15,7 @@
 #include <valgrind/memcheck.h>
 #define ga_track_malloc(p, n, zeroed) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, (zeroed))
 #define ga_track_free(p) VALGRIND_FREELIKE_BLOCK((p), 0)
+#define ga_track_resize(p, old, new) VALGRIND_RESIZEINPLACE_BLOCK((p), (old), (new), 0)
 #define ga_track_new_span(base, n) VALGRIND_MAKE_MEM_NOACCESS((void *)(base), (n))
 #define ga_track_open(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
 #define ga_track_close(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
@@ -23,6 +24,7 @@
 #else
 #define ga_track_malloc(p, n, zeroed) ((void)0)
 #define ga_track_free(p) ((void)0)
+#define ga_track_resize(p, old, new) ((void)0)
 #define ga_track_new_span(base, n) ((void)0)
 #define ga_track_open(p, n) ((void)0)
 #define ga_track_close(p, n) ((void)0)

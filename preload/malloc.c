@@ -381,6 +381,31 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 	return p;
 }
 
+/* realloc of a large block to n > 32 KiB bytes without moving it: shrink (giving back the tail
+ * when it halves) or grow into free pages that follow it. NULL if it has to move. */
+GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t n)
+{
+	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+	if (npages > UINT32_MAX)
+		return NULL;
+	if (npages <= s->npages && npages > s->npages / 2)
+		return p;
+	struct mcache *c = &ga_mcache;
+	if (c->busy)
+		return npages <= s->npages ? p : NULL;
+	uintptr_t old = s->elemsize;
+	c->busy = 1;
+	ga_compiler_barrier();
+	int ok = mheap_resize_large(s, (uint32_t)npages);
+	ga_compiler_barrier();
+	c->busy = 0;
+	if (!ok)
+		return NULL;
+	stats_count_large_resize(old, s->elemsize);
+	ga_track_resize(p, old, s->elemsize);
+	return p;
+}
+
 GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
 {
 	size_t old = mcache_reentrant_size(p);
@@ -418,8 +443,13 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 		return NULL;
 	}
 	size_t old = block_usable(p, s, "realloc");
-	if (n <= old)
+	if (mspan_is_large(s) && n > GA_MAX_SMALL_SIZE) {
+		void *q = realloc_large_in_place(p, s, n);
+		if (q)
+			return q;
+	} else if (n <= old) {
 		return p; /* fits: stay in place (usable bytes are preserved trivially) */
+	}
 	void *q = goalloc_malloc(n);
 	if (!q)
 		return NULL;
