@@ -174,6 +174,37 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 	return i < s->nelems ? (void *)(s->base + i * s->elemsize) : NULL;
 }
 
+/* After a miss served from the span, move a batch of the span's next free slots onto the list
+ * (at most a quarter of its bound, at most 32), so the allocations that follow take the fast
+ * path. The slots count as allocated from the span's point of view, like every listed block. */
+static void carve_batch(struct mcache *c, struct mcache_list *l, uint8_t sc)
+{
+	struct mspan *s = c->alloc[sc];
+	int32_t n = (int32_t)(l->cap / 4);
+	if (n > 32)
+		n = 32;
+	if (n > l->room)
+		n = l->room;
+	void *first = NULL, *last = NULL; /* kept in address order: handed out ascending */
+	int32_t got = 0;
+	while (got < n) {
+		void *q = mspan_next_free_fast(s);
+		if (!q)
+			break;
+		if (last)
+			ga_link_set(last, q);
+		else
+			first = q;
+		last = q;
+		got++;
+	}
+	if (last) {
+		ga_link_set(last, l->head);
+		l->head = first;
+		l->room -= got;
+	}
+}
+
 /* Threads whose cache is gone (exited, or exiting without one) share this cache under a lock. */
 static struct mcache orphan_cache;
 static ga_lock_t orphan_lock = GA_LOCK_INIT;
@@ -254,6 +285,8 @@ int mcache_free_reentrant(void *p)
 
 static void drain_deferred(struct mcache *c)
 {
+	if (GA_LIKELY(!atomic_load_explicit(&c->deferred, memory_order_relaxed)))
+		return;
 	void *p = atomic_exchange_explicit(&c->deferred, NULL, memory_order_acquire);
 	while (p) {
 		void *next = ga_link_get(p);
@@ -292,6 +325,8 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		l->room++;
 	} else {
 		p = alloc_from_span(c, sc);
+		if (p)
+			carve_batch(c, l, sc);
 	}
 	if (p)
 		c->nmalloc[sc]++;
