@@ -61,6 +61,10 @@ static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 		ga_link_set(p, NULL);
 	}
 	l->room = (int32_t)l->cap - (int32_t)keep;
+	/* A trim parks the batch for the next thread that runs out; a full release (thread exit)
+	 * or a full transfer cache gives the blocks back to their spans. */
+	if (keep && mcentral_put_batch(&ga_central[sc], rest, n))
+		return;
 	mcentral_free_list(&ga_central[sc], rest, n);
 }
 
@@ -324,9 +328,16 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		l->head = ga_link_get(p);
 		l->room++;
 	} else {
-		p = alloc_from_span(c, sc);
-		if (p)
-			carve_batch(c, l, sc);
+		uint32_t n;
+		p = mcentral_get_batch(&ga_central[sc], &n);
+		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
+			l->head = ga_link_get(p);
+			l->room -= (int32_t)n - 1;
+		} else {
+			p = alloc_from_span(c, sc);
+			if (p)
+				carve_batch(c, l, sc);
+		}
 	}
 	if (p)
 		c->nmalloc[sc]++;

@@ -139,6 +139,50 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		mheap_free_span(to_release[k]);
 }
 
+int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
+{
+	uint64_t bytes = (uint64_t)n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(c->spanclass)];
+	ga_lock(&c->lock);
+	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
+	if (k == MCENTRAL_MAX_BATCHES || c->batch_bytes + bytes > MCENTRAL_BATCH_BYTES) {
+		ga_unlock(&c->lock);
+		return 0;
+	}
+	c->batches[k].head = list;
+	c->batches[k].n = n;
+	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);
+	c->batch_bytes += bytes;
+	ga_unlock(&c->lock);
+	return 1;
+}
+
+void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
+{
+	void *list = NULL;
+	*n = 0;
+	if (!atomic_load_explicit(&c->nbatches, memory_order_relaxed)) /* peek: a miss means the span path */
+		return NULL;
+	ga_lock(&c->lock);
+	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
+	if (k) {
+		atomic_store_explicit(&c->nbatches, k - 1, memory_order_relaxed);
+		struct mcentral_batch *b = &c->batches[k - 1];
+		list = b->head;
+		*n = b->n;
+		c->batch_bytes -= (uint64_t)b->n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(c->spanclass)];
+	}
+	ga_unlock(&c->lock);
+	return list;
+}
+
+void mcentral_release_batches(struct mcentral *c)
+{
+	uint32_t n;
+	void *list;
+	while ((list = mcentral_get_batch(c, &n)))
+		mcentral_free_list(c, list, n);
+}
+
 void mcentral_fork_prepare(void)
 {
 	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)

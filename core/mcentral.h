@@ -8,12 +8,26 @@
 #include "lock.h"
 #include "mspan.h"
 
+/* Transfer cache (tcmalloc's idea): whole batches of freed blocks, as the free lists threads
+ * trimmed them, handed to the next thread that runs out — O(1) per batch instead of span work
+ * per block. Listed blocks count as allocated in their spans, like blocks on a thread's list. */
+#define MCENTRAL_MAX_BATCHES 32
+#define MCENTRAL_BATCH_BYTES (512u << 10) /* per class: at most this much parked in batches */
+
+struct mcentral_batch {
+	void *head; /* blocks linked through their first word */
+	uint32_t n;
+};
+
 struct mcentral {
 	ga_lock_t lock;
 	struct mspan *partial; /* uncached spans with ≥ 1 free slot (allocCount < nelems) */
 	struct mspan *full;    /* uncached spans with no free slot */
 	uint32_t npartial, nfull;
 	uint8_t spanclass;
+	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
+	uint64_t batch_bytes;  /* blocks × size over all batches */
+	struct mcentral_batch batches[MCENTRAL_MAX_BATCHES];
 } __attribute__((aligned(GA_CACHELINE)));
 
 GA_HIDDEN extern struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
@@ -28,6 +42,13 @@ GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
 /* Return n freed blocks (all of this span class) linked through their first word. Detects
  * double frees (the block is already free in its span). */
 GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
+/* Park a batch of n blocks (linked) in the transfer cache; 0 if it is full (then give them back
+ * with mcentral_free_list). */
+GA_HIDDEN int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n);
+/* Take the most recently parked batch; NULL (and *n = 0) if there is none. */
+GA_HIDDEN void *mcentral_get_batch(struct mcentral *c, uint32_t *n);
+/* Give every parked block back to its span (before a collection, or to free memory). */
+GA_HIDDEN void mcentral_release_batches(struct mcentral *c);
 GA_HIDDEN void mcentral_fork_prepare(void);
 GA_HIDDEN void mcentral_fork_parent(void);
 GA_HIDDEN void mcentral_fork_child(void);

@@ -204,6 +204,38 @@ static void test_mcentral(void)
 	ok(span_of(ubase) == NULL, "a second empty span is given back to the heap");
 }
 
+static void test_transfer_cache(void)
+{
+	uint8_t sc = GA_SPANCLASS(10, 0); /* 128 B, 64 slots */
+	struct mcentral *c = &ga_central[sc];
+	struct mspan *s = mcentral_cache_span(c);
+	void *blocks[64];
+	unsigned n = 0;
+	for (unsigned i; (i = mspan_next_free_index(s)) < s->nelems;)
+		blocks[n++] = (void *)(s->base + i * s->elemsize);
+	mcentral_uncache_span(c, s);
+	for (unsigned i = 0; i < 64; i++)
+		*(void **)blocks[i] = (i % 8 == 7) ? NULL : blocks[i + 1];
+	int parked = 1;
+	for (unsigned b = 0; b < 8; b++)
+		parked &= mcentral_put_batch(c, blocks[b * 8], 8);
+	ok(parked && c->nbatches == 8 && s->allocCount == 64, "8 batches parked; their blocks still count as allocated");
+	uint32_t got;
+	void *list = mcentral_get_batch(c, &got);
+	ok(list == blocks[56] && got == 8, "the last batch parked comes back first, whole");
+	ok(mcentral_put_batch(c, list, got), "and can be parked again");
+	unsigned k = 0;
+	while (mcentral_put_batch(c, blocks[0], 1) && k < 100)
+		k++;
+	ok(k < 100 && c->nbatches == MCENTRAL_MAX_BATCHES, "the transfer cache is bounded (%u more fitted)", k);
+	while (c->nbatches > 8) { /* take back the fake extra batches without releasing them */
+		mcentral_get_batch(c, &got);
+	}
+	mcentral_release_batches(c);
+	ok(c->nbatches == 0 && c->batch_bytes == 0, "release_batches empties the transfer cache");
+	ok(s->allocCount == 0 || span_of(s->base) != s, "and every block went back to its span");
+}
+
 int main(void)
 {
 	test_divmagic();
@@ -211,5 +243,6 @@ int main(void)
 	test_page_alloc();
 	test_span_bits();
 	test_mcentral();
+	test_transfer_cache();
 	return done_testing();
 }
