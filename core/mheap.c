@@ -102,44 +102,79 @@ static uintptr_t find_run(uint32_t npages, uint32_t align)
 					return start;
 				continue;
 			}
-			for (unsigned b = 0; b < 64; b++) {
-				if (word >> b & 1) {
+			uint64_t freebits = ~word; /* 1 = free page */
+			unsigned b = 0;
+			while (b < 64) {
+				uint64_t f = freebits >> b;
+				if (!f) { /* the rest of the word is taken */
 					run = 0;
-					continue;
+					break;
 				}
+				unsigned skip = (unsigned)__builtin_ctzll(f);
+				if (skip) {
+					run = 0;
+					b += skip;
+				}
+				uint64_t taken = ~(freebits >> b); /* bits past the word read as taken */
+				unsigned len = (unsigned)__builtin_ctzll(taken);
 				if (run == 0) {
-					if ((wpage + b) % align)
+					uintptr_t first = wpage + b, adj = (align - first % align) % align;
+					if (adj >= len) { /* no aligned start in this free stretch */
+						b += len;
 						continue;
-					start = (wpage + b) << GA_PAGE_SHIFT;
+					}
+					start = (first + adj) << GA_PAGE_SHIFT;
+					b += (unsigned)adj;
+					len -= (unsigned)adj;
 				}
-				if (++run >= npages)
+				run += len;
+				if (run >= npages)
 					return start;
+				b += len;
 			}
 		}
 	}
 	return 0;
 }
 
-/* Mark [base, base+npages pages) allocated (alloc=1, owner s) or free (alloc=0). Returns whether
- * any page was dirty before (only meaningful when allocating). */
+/* Bits [b, e) of a 64-bit word (0 ≤ b < e ≤ 64). */
+static uint64_t bit_range(unsigned b, unsigned e)
+{
+	uint64_t hi = e == 64 ? ~0ull : (1ull << e) - 1;
+	return hi & ~((1ull << b) - 1);
+}
+
+/* Mark [base, base + npages pages) as owned by s (allocating) or free (s == NULL), arena by
+ * arena and 64 pages at a time. Returns whether any page had been handed out before (its
+ * contents may be non-zero); only meaningful when allocating. */
 static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 {
 	int dirty = 0;
-	for (uint32_t i = 0; i < npages; i++) {
-		uintptr_t p = base + ((uintptr_t)i << GA_PAGE_SHIFT);
-		struct heap_arena *a = arena_of(p);
-		uint32_t pg = (uint32_t)((p - a->base) >> GA_PAGE_SHIFT);
-		uint64_t bit = 1ull << (pg % 64);
-		atomic_store_explicit(&a->spans[pg], s, memory_order_release);
-		if (s) {
-			a->pageAlloc[pg / 64] |= bit;
-			a->freePages--;
-			dirty |= (a->pageDirty[pg / 64] & bit) != 0;
-			a->pageDirty[pg / 64] |= bit;
-		} else {
-			a->pageAlloc[pg / 64] &= ~bit;
-			a->freePages++;
+	while (npages) {
+		struct heap_arena *a = arena_of(base);
+		uint32_t pg = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT);
+		uint32_t n = GA_PAGES_PER_ARENA - pg < npages ? GA_PAGES_PER_ARENA - pg : npages;
+		for (uint32_t i = 0; i < n; i++)
+			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
+		for (uint32_t p = pg; p < pg + n;) {
+			unsigned b = p % 64, e = (pg + n - (p - b) < 64) ? (unsigned)(pg + n - (p - b)) : 64;
+			uint64_t m = bit_range(b, e);
+			uint32_t w = p / 64;
+			if (s) {
+				a->pageAlloc[w] |= m;
+				dirty |= (a->pageDirty[w] & m) != 0;
+				a->pageDirty[w] |= m;
+			} else {
+				a->pageAlloc[w] &= ~m;
+			}
+			p += e - b;
 		}
+		if (s)
+			a->freePages -= n;
+		else
+			a->freePages += n;
+		base += (uintptr_t)n << GA_PAGE_SHIFT;
+		npages -= n;
 	}
 	return dirty;
 }
@@ -313,7 +348,7 @@ size_t mheap_release_free(void)
 				uintptr_t p = a->base + ((uintptr_t)(w * 64 + b) << GA_PAGE_SHIFT);
 				ga_os_unused((void *)p, (size_t)(e - b) << GA_PAGE_SHIFT);
 				released += (size_t)(e - b) << GA_PAGE_SHIFT;
-				uint64_t m = (e == 64 ? ~0ull : (1ull << e) - 1) & ~((1ull << b) - 1);
+				uint64_t m = bit_range(b, e);
 				a->pageDirty[w] &= ~m;
 				rel &= ~m;
 			}

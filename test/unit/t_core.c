@@ -99,6 +99,41 @@ static void test_page_alloc(void)
 	   (unsigned long long)st.spans_inuse, (unsigned long long)st.pages_inuse);
 }
 
+/* Random page-run traffic checked against the index: every live span owns exactly its pages. */
+static void test_page_alloc_random(void)
+{
+	struct mspan *live[256] = {0};
+	unsigned long seed = 12345, bad = 0, ops = 0;
+	for (int step = 0; step < 4000; step++) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		unsigned k = (unsigned)(seed >> 33) % 256;
+		if (live[k]) {
+			mheap_free_span(live[k]);
+			live[k] = NULL;
+		} else {
+			uint32_t np = 1 + (uint32_t)(seed >> 20) % ((seed >> 50) % 4 == 0 ? 600 : 20);
+			uint32_t al = (seed >> 40) % 8 == 0 ? 1u << ((seed >> 44) % 8) : 1;
+			struct mspan *sp = mheap_alloc_span(np, 0, al);
+			if (!sp || sp->npages != np || (sp->base >> GA_PAGE_SHIFT) % al)
+				bad++;
+			live[k] = sp;
+		}
+		ops++;
+	}
+	for (unsigned k = 0; k < 256; k++) {
+		if (!live[k])
+			continue;
+		for (uint32_t i = 0; i < live[k]->npages; i++)
+			if (span_of(live[k]->base + ((uintptr_t)i << GA_PAGE_SHIFT)) != live[k])
+				bad++;
+		mheap_free_span(live[k]);
+	}
+	struct mheap_stats st;
+	mheap_get_stats(&st);
+	ok(bad == 0 && st.pages_inuse == 0, "%lu random page-run allocations and frees (sizes 1-600, alignments to 128 pages): "
+	   "no overlap, alignment kept, all pages back (%lu bad)", ops, bad);
+}
+
 static void test_span_bits(void)
 {
 	uint8_t sc = GA_SPANCLASS(2, 0); /* 16 B, 512 slots */
@@ -241,6 +276,7 @@ int main(void)
 	test_divmagic();
 	test_arena_index();
 	test_page_alloc();
+	test_page_alloc_random();
 	test_span_bits();
 	test_mcentral();
 	test_transfer_cache();
