@@ -70,8 +70,65 @@ static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 
 static void drain_deferred(struct mcache *c);
 
+#define MCACHE_LARGE_SLOTS (sizeof(((struct mcache *)0)->large) / sizeof(struct mspan *))
+#define MCACHE_LARGE_BYTES (16u << 20)
+
+struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass)
+{
+	unsigned best = MCACHE_LARGE_SLOTS;
+	for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
+		struct mspan *s = c->large[i];
+		if (s && s->spanclass == spanclass && s->npages >= npages && s->npages <= npages + npages / 4 &&
+		    (best == MCACHE_LARGE_SLOTS || s->npages < c->large[best]->npages))
+			best = i;
+	}
+	if (best == MCACHE_LARGE_SLOTS)
+		return NULL;
+	struct mspan *s = c->large[best];
+	c->large[best] = NULL;
+	c->large_bytes -= s->elemsize;
+	if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
+		mheap_resize_large(s, npages);
+	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+	return s;
+}
+
+int mcache_large_keep(struct mcache *c, struct mspan *s)
+{
+	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES / 4)
+		return 0;
+	/* Make room: evict the biggest cached spans until this one fits. */
+	for (;;) {
+		unsigned free_slot = MCACHE_LARGE_SLOTS, big = MCACHE_LARGE_SLOTS;
+		for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
+			if (!c->large[i])
+				free_slot = i;
+			else if (big == MCACHE_LARGE_SLOTS || c->large[i]->npages > c->large[big]->npages)
+				big = i;
+		}
+		if (free_slot < MCACHE_LARGE_SLOTS && c->large_bytes + s->elemsize <= MCACHE_LARGE_BYTES) {
+			s->needzero = 1;
+			atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_release);
+			c->large[free_slot] = s;
+			c->large_bytes += s->elemsize;
+			return 1;
+		}
+		struct mspan *victim = c->large[big];
+		c->large[big] = NULL;
+		c->large_bytes -= victim->elemsize;
+		mheap_free_span(victim);
+	}
+}
+
 void mcache_release_all(struct mcache *c)
 {
+	for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
+		if (c->large[i]) {
+			mheap_free_span(c->large[i]);
+			c->large[i] = NULL;
+		}
+	}
+	c->large_bytes = 0;
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		flush_list(&c->fl[sc], (uint8_t)sc, 0);
 		if (c->alloc[sc]) {
@@ -297,7 +354,8 @@ static void drain_deferred(struct mcache *c)
 		struct mspan *s = span_of((uintptr_t)p);
 		if (mspan_is_large(s)) {
 			stats_count_large_free(s);
-			mheap_free_span(s);
+			if (!mcache_large_keep(c, s))
+				mheap_free_span(s);
 		} else {
 			if (c->state == MCACHE_LIVE)
 				push_and_trim(c, p, s->spanclass);

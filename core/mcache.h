@@ -40,6 +40,9 @@ struct mcache {
 	uint64_t nfree[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
+	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
+	struct mspan *large[8];
+	uint64_t large_bytes;
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
@@ -53,6 +56,11 @@ GA_HIDDEN extern uint64_t ga_free_key;
 GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t size);
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
+/* Large spans (busy raised by the caller). take: a cached span of spanclass with npages to
+ * npages + npages/4 pages, now INUSE, or NULL. keep: cache a span whose block was just freed;
+ * 0 if it is not kept (the caller gives it back to the mheap). */
+GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass);
+GA_HIDDEN int mcache_large_keep(struct mcache *c, struct mspan *s);
 /* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a mapping
  * of its own, no lock taken. free/usable size recognise such blocks with the two below. */
 GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);

@@ -15,7 +15,10 @@
 #define GA_MSPAN_H
 #include "ga.h"
 
-enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1 };
+/* DEAD: the record is free. INUSE: the span's pages carry blocks. CACHED: a large span whose
+ * block was freed, kept by a thread's mcache for the next large malloc (its pages still map to it,
+ * so a second free of the block is recognised). */
+enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1, MSPAN_CACHED = 2 };
 enum { MSPAN_LIST_NONE = 0, MSPAN_LIST_PARTIAL = 1, MSPAN_LIST_FULL = 2 };
 
 struct mspan {

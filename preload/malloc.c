@@ -79,7 +79,9 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 	}
 	c->busy = 1;
 	ga_compiler_barrier();
-	struct mspan *s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
+	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass) : NULL;
+	if (!s)
+		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
 	ga_compiler_barrier();
 	c->busy = 0;
 	if (!s) {
@@ -232,6 +234,8 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 {
 	if ((uintptr_t)p != s->base)
 		bad_pointer("free", p);
+	if (atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
+		ga_fatal("free(): double free detected %p", p);
 	ga_track_free(p);
 	struct mcache *c = &ga_mcache;
 	if (c->busy) { /* a signal handler freeing while this thread is inside goalloc */
@@ -241,7 +245,8 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 	c->busy = 1;
 	ga_compiler_barrier();
 	stats_count_large_free(s);
-	mheap_free_span(s);
+	if (!mcache_large_keep(c, s))
+		mheap_free_span(s);
 	ga_compiler_barrier();
 	c->busy = 0;
 }
