@@ -187,6 +187,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 			ga_fatal("free(): double free detected %p", p);
 		if (sc > 3)
 			ga_track_close((char *)p + 8, 8);
+		/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
 		c->busy = 1;
 		ga_compiler_barrier();
 		if (c->state == MCACHE_NONE)

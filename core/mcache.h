@@ -43,6 +43,7 @@ struct mcache {
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
 	struct mspan *large[8];
 	uint64_t large_bytes;
+	int64_t large_live; /* bytes of live large blocks this thread allocated minus those it freed */
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
@@ -107,23 +108,33 @@ GA_INLINE void *mcache_pop(struct mcache *c, uint8_t sc)
 
 enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
 
-/* Push block p (the start of a slot of a small span of class sc > 3) on this thread's list.
+/* Push block p (the start of a slot of a small span of class sc) on this thread's list.
+ * keyed: the class has room for the free key (≥ 16 bytes; the 8-byte class has not, and relies
+ * on the head check here and the bit check when its blocks return to their span).
+ * The key test reads only bytes 8..11: a program that just wrote the block's last byte (byte
+ * 15 of a 16-byte block) would otherwise stall the load on store forwarding; a match on the
+ * low half is confirmed on all 64 bits by the slow path.
  * MCACHE_PUSH_SLOW: nothing done (busy, or p looks already free) — call mcache_free_slow(c,p,s);
  * MCACHE_PUSH_FLUSH: pushed, the list is over its bound and busy is still raised — call
  * mcache_free_slow(c, NULL, s). */
-GA_INLINE int mcache_push(struct mcache *c, void *p, uint8_t sc)
+GA_INLINE int mcache_push(struct mcache *c, void *p, uint8_t sc, int keyed)
 {
 	struct mcache_list *l = &c->fl[sc];
 	uint64_t key = ga_free_key;
-	ga_track_open((char *)p + 8, 8); /* the program may never have written word 1 */
-	if (GA_UNLIKELY(c->busy || p == l->head || ((uint64_t *)p)[1] == key)) {
-		ga_track_close((char *)p + 8, 8);
+	if (keyed)
+		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
+	if (GA_UNLIKELY(c->busy || p == l->head || (keyed && ((uint32_t *)p)[2] == (uint32_t)key))) {
+		if (keyed)
+			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;
 	}
 	c->busy = 1;
 	ga_compiler_barrier();
-	((uint64_t *)p)[1] = key;
-	ga_track_close((char *)p + 8, 8);
+	if (keyed) {
+		ga_track_open((char *)p + 8, 8);
+		((uint64_t *)p)[1] = key;
+		ga_track_close((char *)p + 8, 8);
+	}
 	ga_link_set(p, l->head);
 	l->head = p;
 	c->nfree[sc]++;

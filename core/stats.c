@@ -24,21 +24,39 @@ void stats_count_orphan_frees(uint8_t sc, uint64_t n)
 	atomic_fetch_add_explicit(&g.nfree[sc], n, memory_order_relaxed);
 }
 
+/* Large blocks are counted in the thread's cache (span classes 0 and 1 of nmalloc/nfree, and
+ * large_live) when it has a live one, else in the global atomics. */
 void stats_count_large_malloc(struct mspan *s)
 {
+	struct mcache *c = &ga_mcache;
+	if (c->state == MCACHE_LIVE) {
+		c->nmalloc[s->spanclass]++;
+		c->large_live += (int64_t)s->elemsize;
+		return;
+	}
 	atomic_fetch_add_explicit(&g.large_malloc, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&g.large_bytes, s->elemsize, memory_order_relaxed);
 }
 
 void stats_count_large_free(struct mspan *s)
 {
+	struct mcache *c = &ga_mcache;
+	if (c->state == MCACHE_LIVE) {
+		c->nfree[s->spanclass]++;
+		c->large_live -= (int64_t)s->elemsize;
+		return;
+	}
 	atomic_fetch_add_explicit(&g.large_free, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&g.large_bytes, s->elemsize, memory_order_relaxed);
 }
 
 void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
 {
-	atomic_fetch_add_explicit(&g.large_bytes, new_bytes - old_bytes, memory_order_relaxed);
+	struct mcache *c = &ga_mcache;
+	if (c->state == MCACHE_LIVE)
+		c->large_live += (int64_t)new_bytes - (int64_t)old_bytes;
+	else
+		atomic_fetch_add_explicit(&g.large_bytes, new_bytes - old_bytes, memory_order_relaxed);
 }
 
 void stats_fold_exited(struct mcache *c)
@@ -48,10 +66,13 @@ void stats_fold_exited(struct mcache *c)
 		atomic_fetch_add_explicit(&g.nfree[sc], c->nfree[sc], memory_order_relaxed);
 		c->nmalloc[sc] = c->nfree[sc] = 0;
 	}
+	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)c->large_live, memory_order_relaxed);
+	c->large_live = 0;
 }
 
 struct per_class {
 	uint64_t nmalloc[GA_NUM_SIZE_CLASSES], nfree[GA_NUM_SIZE_CLASSES];
+	int64_t large_live;
 };
 
 static void add_cache(struct mcache *c, void *arg)
@@ -61,6 +82,7 @@ static void add_cache(struct mcache *c, void *arg)
 		pc->nmalloc[sc >> 1] += __atomic_load_n(&c->nmalloc[sc], __ATOMIC_RELAXED);
 		pc->nfree[sc >> 1] += __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
 	}
+	pc->large_live += __atomic_load_n(&c->large_live, __ATOMIC_RELAXED);
 }
 
 static void collect(struct per_class *pc, struct goalloc_stats *out)
@@ -71,8 +93,8 @@ static void collect(struct per_class *pc, struct goalloc_stats *out)
 		pc->nfree[sc >> 1] += atomic_load_explicit(&g.nfree[sc], memory_order_relaxed);
 	}
 	threads_for_each(add_cache, pc);
-	pc->nmalloc[0] = atomic_load_explicit(&g.large_malloc, memory_order_relaxed);
-	pc->nfree[0] = atomic_load_explicit(&g.large_free, memory_order_relaxed);
+	pc->nmalloc[0] += atomic_load_explicit(&g.large_malloc, memory_order_relaxed);
+	pc->nfree[0] += atomic_load_explicit(&g.large_free, memory_order_relaxed);
 	*out = (struct goalloc_stats){0};
 	for (unsigned c = 0; c < GA_NUM_SIZE_CLASSES; c++) {
 		out->mallocs += pc->nmalloc[c];
@@ -82,7 +104,7 @@ static void collect(struct per_class *pc, struct goalloc_stats *out)
 	}
 	out->large_mallocs = pc->nmalloc[0];
 	out->large_frees = pc->nfree[0];
-	out->bytes_in_use += atomic_load_explicit(&g.large_bytes, memory_order_relaxed);
+	out->bytes_in_use += atomic_load_explicit(&g.large_bytes, memory_order_relaxed) + (uint64_t)pc->large_live;
 	struct mheap_stats hs;
 	mheap_get_stats(&hs);
 	out->spans_in_use = hs.spans_inuse;

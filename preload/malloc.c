@@ -293,7 +293,7 @@ GA_NOINLINE static void free_small_slow(void *p, struct mspan *s, int pushed)
 	mcache_free_slow(&ga_mcache, pushed ? NULL : p, s);
 }
 
-/* free() of a block whose span is large or of the 8-byte class. */
+/* free() of a block whose span is large or of the 8-byte class (too small for the key). */
 GA_NOINLINE static void free_other(void *p, struct mspan *s)
 {
 	if (mspan_is_large(s)) {
@@ -303,7 +303,9 @@ GA_NOINLINE static void free_other(void *p, struct mspan *s)
 	if (GA_UNLIKELY(!small_span_of_block(p, s)))
 		bad_pointer("free", p);
 	ga_track_free(p);
-	free_small_slow(p, s, 0);
+	int r = mcache_push(&ga_mcache, p, s->spanclass, 0); /* the 8-byte class: no key */
+	if (GA_UNLIKELY(r != MCACHE_PUSHED))
+		free_small_slow(p, s, r == MCACHE_PUSH_FLUSH);
 }
 
 /* The free fast path: arena index → mspan → slot check → one push on this thread's list. */
@@ -320,7 +322,7 @@ GA_EXPORT void goalloc_free(void *p)
 	if (GA_UNLIKELY(!small_span_of_block(p, s)))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
-	int r = mcache_push(&ga_mcache, p, sc);
+	int r = mcache_push(&ga_mcache, p, sc, 1);
 	if (GA_UNLIKELY(r != MCACHE_PUSHED))
 		return free_small_slow(p, s, r == MCACHE_PUSH_FLUSH);
 }
