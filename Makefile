@@ -13,8 +13,10 @@ CSTD    := -std=gnu11
 LIBCFLAGS := $(CSTD) -O2 -gdwarf-4 -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -fexceptions -I$(B)/gen -Icore -Ipreload $(EXTRA_CFLAGS)
+# -Bsymbolic-functions: goalloc's own calls between its exported functions (operator new →
+# goalloc_malloc, ...) bind directly, not through the PLT.
 LIBLDFLAGS := -shared -Wl,-z,initfirst -Wl,-soname,libgoalloc.so -Wl,-z,now -Wl,--no-undefined \
-	-Wl,--gc-sections
+	-Wl,--gc-sections -Wl,-Bsymbolic-functions
 TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -Icore -I$(B)/gen
 
 CORE_SRC    := $(wildcard core/*.c)

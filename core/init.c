@@ -33,6 +33,20 @@ static void fill_malloc_classes(void)
 	}
 }
 
+uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
+
+static void fill_aligned_classes(void)
+{
+	for (unsigned k = 0; k <= GA_PAGE_SHIFT; k++) {
+		unsigned next = 0;
+		for (unsigned c = GA_NUM_SIZE_CLASSES; c-- > 1;) {
+			if ((ga_class_to_size[c] & ((1u << k) - 1)) == 0)
+				next = c;
+			ga_aligned_class[k][c] = (uint8_t)next;
+		}
+	}
+}
+
 static uint64_t random_key(void)
 {
 	uint64_t k = 0;
@@ -81,6 +95,7 @@ void ga_init_slow(void)
 	}
 	atomic_store(&init_tid, me);
 	fill_malloc_classes();
+	fill_aligned_classes();
 	mcentral_init_all();
 	ga_free_key = random_key();
 	options_init(NULL);

@@ -7,6 +7,10 @@
 /* [(n + 7) / 8] for n ≤ 1024: the scan span class serving malloc(n). All zero until start-up. */
 GA_HIDDEN extern uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1];
 
+/* [k][c]: the smallest size class ≥ c whose size is a multiple of 2^k (so every slot is 2^k
+ * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
+GA_HIDDEN extern uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
+
 /* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {

@@ -95,6 +95,8 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanc
 
 int mcache_large_keep(struct mcache *c, struct mspan *s)
 {
+	if (c->state == MCACHE_NONE)
+		mcache_setup(c); /* a thread whose first frees are large ones */
 	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES / 4)
 		return 0;
 	/* Make room: evict the biggest cached spans until this one fits. */

@@ -19,23 +19,31 @@ extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 struct nothrow_t;
 
-static void *new_impl(size_t n, size_t align, int nothrow)
+/* operator new after a failed allocation: the new_handler loop, then bad_alloc (or NULL). */
+GA_NOINLINE static void *new_failed(size_t n, size_t align, int nothrow)
 {
 	for (;;) {
+		new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		if (!h) {
+			if (nothrow)
+				return NULL;
+			if (_ZSt17__throw_bad_allocv)
+				_ZSt17__throw_bad_allocv();
+			ga_fatal("operator new(%zu): out of memory", n);
+		}
+		h(); /* may free memory, throw, or abort */
 		void *p = align > 16 ? goalloc_aligned_alloc(align, n) : goalloc_malloc(n < 9 ? 9 : n);
 		if (p)
 			return p;
-		new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
-		if (h) {
-			h(); /* may free memory, throw, or abort */
-			continue;
-		}
-		if (nothrow)
-			return NULL;
-		if (_ZSt17__throw_bad_allocv)
-			_ZSt17__throw_bad_allocv();
-		ga_fatal("operator new(%zu): out of memory", n);
 	}
+}
+
+GA_INLINE void *new_impl(size_t n, size_t align, int nothrow)
+{
+	void *p = align > 16 ? goalloc_aligned_alloc(align, n) : goalloc_malloc(n < 9 ? 9 : n);
+	if (GA_LIKELY(p))
+		return p;
+	return new_failed(n, align, nothrow);
 }
 
 /* new */

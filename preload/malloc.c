@@ -481,9 +481,8 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 	if (n <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
 		ga_ensure_init();
 		unsigned c = GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n ? n : 1));
-		while (c < GA_NUM_SIZE_CLASSES && ga_class_to_size[c] % align)
-			c++;
-		if (c < GA_NUM_SIZE_CLASSES) {
+		c = ga_aligned_class[__builtin_ctzll(align)][c];
+		if (c) {
 			uint8_t sc = GA_SPANCLASS(c, 0);
 			void *p = mcache_alloc(&ga_mcache, sc, n);
 			if (!p)
