@@ -84,7 +84,7 @@ GA_INLINE void ga_compiler_barrier(void)
  * Instruction counts (gcc 12 -O2, x86-64, callgrind): malloc(32) 23, free 33. */
 
 /* Pop a block of span class sc; NULL when the list is empty or the thread is busy. */
-GA_INLINE void *mcache_pop(struct mcache *c, uint8_t sc)
+GA_INLINE void *mcache_pop(struct mcache *c, uintptr_t sc)
 {
 	struct mcache_list *l = &c->fl[sc];
 	if (GA_UNLIKELY(c->busy))
@@ -117,13 +117,15 @@ enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
  * MCACHE_PUSH_SLOW: nothing done (busy, or p looks already free) — call mcache_free_slow(c,p,s);
  * MCACHE_PUSH_FLUSH: pushed, the list is over its bound and busy is still raised — call
  * mcache_free_slow(c, NULL, s). */
-GA_INLINE int mcache_push(struct mcache *c, void *p, uint8_t sc, int keyed)
+GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 {
 	struct mcache_list *l = &c->fl[sc];
 	uint64_t key = ga_free_key;
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
-	if (GA_UNLIKELY(c->busy || p == l->head || (keyed && ((uint32_t *)p)[2] == (uint32_t)key))) {
+	/* Keyed classes: the key catches a second free of any listed block. The 8-byte class: only a
+	 * second free of the list head is caught here (the others when they go back to the span). */
+	if (GA_UNLIKELY(c->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : p == l->head))) {
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;
