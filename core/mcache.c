@@ -73,24 +73,24 @@ static void drain_deferred(struct mcache *c);
 #define MCACHE_LARGE_SLOTS (sizeof(((struct mcache *)0)->large) / sizeof(struct mspan *))
 #define MCACHE_LARGE_BYTES (16u << 20)
 
+/* c->large[0 .. nlarge) is a stack, most recently freed on top: a malloc/free loop of one size
+ * finds its span at the first look. */
 struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass)
 {
-	unsigned best = MCACHE_LARGE_SLOTS;
-	for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
+	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
-		if (s && s->spanclass == spanclass && s->npages >= npages && s->npages <= npages + npages / 4 &&
-		    (best == MCACHE_LARGE_SLOTS || s->npages < c->large[best]->npages))
-			best = i;
+		if (s->spanclass != spanclass || s->npages < npages || s->npages > npages + npages / 4)
+			continue;
+		for (unsigned k = i; k + 1 < c->nlarge; k++)
+			c->large[k] = c->large[k + 1];
+		c->nlarge--;
+		c->large_bytes -= s->elemsize;
+		if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
+			mheap_resize_large(s, npages);
+		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+		return s;
 	}
-	if (best == MCACHE_LARGE_SLOTS)
-		return NULL;
-	struct mspan *s = c->large[best];
-	c->large[best] = NULL;
-	c->large_bytes -= s->elemsize;
-	if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
-		mheap_resize_large(s, npages);
-	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
-	return s;
+	return NULL;
 }
 
 int mcache_large_keep(struct mcache *c, struct mspan *s)
@@ -99,37 +99,27 @@ int mcache_large_keep(struct mcache *c, struct mspan *s)
 		mcache_setup(c); /* a thread whose first frees are large ones */
 	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES / 4)
 		return 0;
-	/* Make room: evict the biggest cached spans until this one fits. */
-	for (;;) {
-		unsigned free_slot = MCACHE_LARGE_SLOTS, big = MCACHE_LARGE_SLOTS;
-		for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
-			if (!c->large[i])
-				free_slot = i;
-			else if (big == MCACHE_LARGE_SLOTS || c->large[i]->npages > c->large[big]->npages)
-				big = i;
-		}
-		if (free_slot < MCACHE_LARGE_SLOTS && c->large_bytes + s->elemsize <= MCACHE_LARGE_BYTES) {
-			s->needzero = 1;
-			atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_release);
-			c->large[free_slot] = s;
-			c->large_bytes += s->elemsize;
-			return 1;
-		}
-		struct mspan *victim = c->large[big];
-		c->large[big] = NULL;
+	/* Make room: evict from the bottom (least recently freed) until this one fits. */
+	while (c->nlarge == MCACHE_LARGE_SLOTS || c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES) {
+		struct mspan *victim = c->large[0];
+		for (unsigned k = 0; k + 1 < c->nlarge; k++)
+			c->large[k] = c->large[k + 1];
+		c->nlarge--;
 		c->large_bytes -= victim->elemsize;
 		mheap_free_span(victim);
 	}
+	s->needzero = 1;
+	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_release);
+	c->large[c->nlarge++] = s;
+	c->large_bytes += s->elemsize;
+	return 1;
 }
 
 void mcache_release_all(struct mcache *c)
 {
-	for (unsigned i = 0; i < MCACHE_LARGE_SLOTS; i++) {
-		if (c->large[i]) {
-			mheap_free_span(c->large[i]);
-			c->large[i] = NULL;
-		}
-	}
+	for (unsigned i = 0; i < c->nlarge; i++)
+		mheap_free_span(c->large[i]);
+	c->nlarge = 0;
 	c->large_bytes = 0;
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		flush_list(&c->fl[sc], (uint8_t)sc, 0);

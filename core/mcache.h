@@ -41,7 +41,8 @@ struct mcache {
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
-	struct mspan *large[8];
+	struct mspan *large[8]; /* [0, nlarge): oldest first */
+	uint32_t nlarge;
 	uint64_t large_bytes;
 	int64_t large_live; /* bytes of live large blocks this thread allocated minus those it freed */
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
