@@ -71,7 +71,7 @@ static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 static void drain_deferred(struct mcache *c);
 
 #define MCACHE_LARGE_SLOTS (sizeof(((struct mcache *)0)->large) / sizeof(struct mspan *))
-#define MCACHE_LARGE_BYTES (16u << 20)
+#define MCACHE_LARGE_BYTES (4u << 20)
 
 /* c->large[0 .. nlarge) is a stack, most recently freed on top: a malloc/free loop of one size
  * finds its span at the first look. */
@@ -97,7 +97,7 @@ int mcache_large_keep(struct mcache *c, struct mspan *s)
 {
 	if (c->state == MCACHE_NONE)
 		mcache_setup(c); /* a thread whose first frees are large ones */
-	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES / 4)
+	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES)
 		return 0;
 	/* Make room: evict from the bottom (least recently freed) until this one fits. */
 	while (c->nlarge == MCACHE_LARGE_SLOTS || c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES) {
