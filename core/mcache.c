@@ -152,17 +152,8 @@ static void free_direct(void *p, struct mspan *s)
 /* Push p on list sc with busy raised; flush the list if it went over its bound. */
 static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 {
-	struct mcache_list *l = &c->fl[sc];
-	if (sc > 3) {
-		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = ga_free_key;
-		ga_track_close((char *)p + 8, 8);
-	}
-	ga_link_set(p, l->head);
-	l->head = p;
-	c->nfree[sc]++;
-	if (--l->room < 0)
-		flush_list(l, sc, l->cap / 2);
+	if (mcache_list_push(c, p, sc, sc > 3) < 0)
+		flush_list(&c->fl[sc], sc, c->fl[sc].cap / 2);
 }
 
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
