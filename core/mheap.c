@@ -212,17 +212,14 @@ static void advance_hint(void)
 	}
 }
 
-/* room: free pages wanted after the span (left free), so a block that is being grown by realloc
- * can grow again in place. */
-static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint32_t align, uint32_t room)
+static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint32_t align)
 {
 	if (!mheap.inited)
 		mheap_init_locked();
-	uint32_t want = npages + room < npages ? npages : npages + room;
-	uintptr_t base = find_run(want, align);
+	uintptr_t base = find_run(npages, align);
 	if (!base) {
 		/* Grow by whole arenas: enough for the run (plus alignment slack). */
-		uint64_t need = (uint64_t)want + (align > 1 ? align : 0);
+		uint64_t need = (uint64_t)npages + (align > 1 ? align : 0);
 		uint64_t narenas = (need + GA_PAGES_PER_ARENA - 1) / GA_PAGES_PER_ARENA;
 		if (narenas > UINT32_MAX)
 			return NULL;
@@ -231,7 +228,7 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 			return NULL;
 		if (!add_arenas(a, (uint32_t)narenas))
 			return NULL;
-		base = find_run(want, align);
+		base = find_run(npages, align);
 		if (!base)
 			return NULL;
 	}
@@ -250,13 +247,8 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 
 struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages)
 {
-	return mheap_alloc_span_room(npages, spanclass, align_pages, 0);
-}
-
-struct mspan *mheap_alloc_span_room(uint32_t npages, uint8_t spanclass, uint32_t align_pages, uint32_t room)
-{
 	ga_lock(&mheap.lock);
-	struct mspan *s = alloc_span_locked(npages, spanclass, align_pages ? align_pages : 1, room);
+	struct mspan *s = alloc_span_locked(npages, spanclass, align_pages ? align_pages : 1);
 	ga_unlock(&mheap.lock);
 	return s;
 }
@@ -265,7 +257,7 @@ struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass)
 {
 	if (!ga_trylock(&mheap.lock))
 		return NULL;
-	struct mspan *s = alloc_span_locked(npages, spanclass, 1, 0);
+	struct mspan *s = alloc_span_locked(npages, spanclass, 1);
 	ga_unlock(&mheap.lock);
 	return s;
 }

@@ -51,16 +51,7 @@ GA_NOINLINE __attribute__((noreturn)) static void bad_pointer(const char *fn, vo
 }
 
 /* A large object (or a re-entrant emergency block, which has a header) of its own span. */
-static void *large_alloc_room(size_t n, size_t align, uint8_t spanclass, int *zeroed, int growing);
-
 static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
-{
-	return large_alloc_room(n, align, spanclass, zeroed, 0);
-}
-
-/* growing: the block is being grown by realloc; leave free pages after it (half its size) so the
- * next growth happens in place instead of copying. */
-static void *large_alloc_room(size_t n, size_t align, uint8_t spanclass, int *zeroed, int growing)
 {
 	ga_ensure_init();
 	if (n > (size_t)PTRDIFF_MAX - GA_PAGE_SIZE) {
@@ -90,7 +81,7 @@ static void *large_alloc_room(size_t n, size_t align, uint8_t spanclass, int *ze
 	ga_compiler_barrier();
 	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass) : NULL;
 	if (!s)
-		s = mheap_alloc_span_room((uint32_t)npages, spanclass, align_pages, growing ? (uint32_t)npages / 2 : 0);
+		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
 	ga_compiler_barrier();
 	c->busy = 0;
 	if (!s) {
@@ -466,8 +457,7 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 	} else if (n <= old) {
 		return p; /* fits: stay in place (usable bytes are preserved trivially) */
 	}
-	void *q = n > GA_MAX_SMALL_SIZE && n <= (size_t)PTRDIFF_MAX / 2 ? large_alloc_room(n, 0, 0, NULL, 1)
-									 : goalloc_malloc(n);
+	void *q = goalloc_malloc(n);
 	if (!q)
 		return NULL;
 	memcpy(q, p, old);
