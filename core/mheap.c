@@ -116,7 +116,8 @@ static uintptr_t find_run(uint32_t npages, uint32_t align)
 					b += skip;
 				}
 				uint64_t taken = ~(freebits >> b); /* bits past the word read as taken */
-				unsigned len = (unsigned)__builtin_ctzll(taken);
+				/* (taken is 0 when the whole word is free from bit 0: ctz(0) is undefined) */
+				unsigned len = taken ? (unsigned)__builtin_ctzll(taken) : 64 - b;
 				if (run == 0) {
 					uintptr_t first = wpage + b, adj = (align - first % align) % align;
 					if (adj >= len) { /* no aligned start in this free stretch */
@@ -154,8 +155,13 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 		struct heap_arena *a = arena_of(base);
 		uint32_t pg = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT);
 		uint32_t n = GA_PAGES_PER_ARENA - pg < npages ? GA_PAGES_PER_ARENA - pg : npages;
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < n; i++) {
+			/* small spans: spanclass | index of the page in the span << 8 */
+			uint16_t info = !s ? 0 : mspan_is_large(s) ? s->spanclass
+						   : (uint16_t)(s->spanclass | (((base - s->base) >> GA_PAGE_SHIFT) + i) << 8);
+			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
+		}
 		for (uint32_t p = pg; p < pg + n;) {
 			unsigned b = p % 64, e = (pg + n - (p - b) < 64) ? (unsigned)(pg + n - (p - b)) : 64;
 			uint64_t m = bit_range(b, e);
