@@ -11,6 +11,12 @@
 #include "mspan.h"
 
 struct heap_arena {
+	/* pageClass[i]: for page i of a small span, its spanclass | (page's index in the span << 8);
+	 * for a large span its spanclass (0 or 1); 0 for a free page. Written with spans[] under the
+	 * mheap lock. free() finds a block's class and span base here without touching the mspan
+	 * record (tcmalloc's pagemap-of-size-classes idea): one dense array, hot in cache. First
+	 * field, so it is indexed from the record's address. */
+	_Atomic uint16_t pageClass[GA_PAGES_PER_ARENA];
 	/* spans[i]: the in-use mspan that owns page i, or NULL if the page is free. Written under the
 	 * mheap lock; read without a lock by free() and the collector (entries of a span that is
 	 * being freed are cleared before its record is reused). */
@@ -47,6 +53,17 @@ GA_INLINE struct mspan *span_of(uintptr_t p)
 		return NULL;
 	return atomic_load_explicit(&a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
 				    memory_order_acquire);
+}
+
+/* pageClass entry of the page holding p; 0 when p is in no arena's in-use page. (Unlike
+ * span_of, the index is bounds-checked: the caller trusts the entry without seeing the span.) */
+GA_INLINE unsigned page_class_of(uintptr_t p)
+{
+	struct heap_arena *a = arena_of(p);
+	if (GA_UNLIKELY(!a))
+		return 0;
+	return atomic_load_explicit(&a->pageClass[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
+				    memory_order_relaxed);
 }
 
 /* Reserve `narenas` contiguous arenas (at the next hint if possible), create their records and

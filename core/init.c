@@ -35,6 +35,17 @@ static void fill_malloc_classes(void)
 
 uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
 
+struct ga_slot_check ga_slot_check[GA_NUM_SPAN_CLASSES];
+
+static void fill_class_checks(void)
+{
+	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		unsigned c = GA_SPANCLASS_SIZECLASS(sc);
+		ga_slot_check[sc].divides = UINT64_MAX / ga_class_to_size[c] + 1;
+		ga_slot_check[sc].slots_end = (uint64_t)ga_class_to_nobjs[c] * ga_class_to_size[c];
+	}
+}
+
 static void fill_aligned_classes(void)
 {
 	for (unsigned k = 0; k <= GA_PAGE_SHIFT; k++) {
@@ -96,6 +107,7 @@ void ga_init_slow(void)
 	atomic_store(&init_tid, me);
 	fill_malloc_classes();
 	fill_aligned_classes();
+	fill_class_checks();
 	mcentral_init_all();
 	ga_free_key = random_key();
 	options_init(NULL);

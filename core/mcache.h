@@ -112,12 +112,12 @@ enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
 
 /* The push itself (busy raised): write the key (keyed classes), link p in, count it. Returns the
  * room left; below 0 the list must be trimmed. */
-GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
+GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int keyed, uint64_t key)
 {
 	struct mcache_list *l = &c->fl[sc];
 	if (keyed) {
 		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = ga_free_key;
+		((uint64_t *)p)[1] = key;
 		ga_track_close((char *)p + 8, 8);
 	}
 	ga_link_set(p, l->head);
@@ -138,19 +138,19 @@ GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int 
 GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 {
 	struct mcache_list *l = &c->fl[sc];
-	uint32_t key = (uint32_t)ga_free_key;
+	uint64_t key = ga_free_key;
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
 	/* Keyed classes: the key catches a second free of any listed block. The 8-byte class: only a
 	 * second free of the list head is caught here (the others when they go back to the span). */
-	if (GA_UNLIKELY(c->busy || (keyed ? ((uint32_t *)p)[2] == key : p == l->head))) {
+	if (GA_UNLIKELY(c->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : p == l->head))) {
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;
 	}
 	c->busy = 1;
 	ga_compiler_barrier();
-	if (GA_UNLIKELY(mcache_list_push(c, p, sc, keyed) < 0))
+	if (GA_UNLIKELY(mcache_list_push(c, p, sc, keyed, key) < 0))
 		return MCACHE_PUSH_FLUSH;
 	ga_compiler_barrier();
 	c->busy = 0;

@@ -288,43 +288,47 @@ GA_INLINE struct mspan *small_span_of_block(void *p, struct mspan *s)
 
 /* free() of a small block that the fast path did not take: class 8, re-entry, a suspected double
  * free, or a list over its bound (pushed == 1). */
-GA_NOINLINE static void free_small_slow(void *p, struct mspan *s, int pushed)
+GA_NOINLINE static void free_small_slow(void *p, int pushed)
 {
-	mcache_free_slow(&ga_mcache, pushed ? NULL : p, s);
+	mcache_free_slow(&ga_mcache, pushed ? NULL : p, span_of((uintptr_t)p));
 }
 
-/* free() of a block whose span is large or of the 8-byte class (too small for the key). */
-GA_NOINLINE static void free_other(void *p, struct mspan *s)
+/* free() of a block that is not in a small span of 16 bytes or more: a large block, the 8-byte
+ * class (too small for the key), or a pointer goalloc does not know. */
+GA_NOINLINE static void free_other(void *p)
 {
-	if (mspan_is_large(s)) {
-		free_large(p, s);
-		return;
-	}
+	struct mspan *s = span_of((uintptr_t)p);
+	if (!s)
+		return free_unknown(p);
+	if (mspan_is_large(s))
+		return free_large(p, s);
 	if (GA_UNLIKELY(!small_span_of_block(p, s)))
 		bad_pointer("free", p);
 	ga_track_free(p);
 	int r = mcache_push(&ga_mcache, p, s->spanclass, 0); /* the 8-byte class: no key */
 	if (GA_UNLIKELY(r != MCACHE_PUSHED))
-		free_small_slow(p, s, r == MCACHE_PUSH_FLUSH);
+		free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
 
-/* The free fast path: arena index → mspan → slot check → one push on this thread's list. */
+/* The free fast path: arena index → the page's class and place in its span → slot check → one
+ * push on this thread's list. The mspan record itself is not read. */
 GA_EXPORT void goalloc_free(void *p)
 {
 	if (GA_UNLIKELY(!p))
 		return;
-	struct mspan *s = span_of((uintptr_t)p);
-	if (GA_UNLIKELY(!s))
-		return free_unknown(p);
-	uint8_t sc = s->spanclass;
-	if (GA_UNLIKELY(sc <= 3))
-		return free_other(p, s);
-	if (GA_UNLIKELY(!small_span_of_block(p, s)))
+	uintptr_t info = page_class_of((uintptr_t)p);
+	uintptr_t sc = info & 0xff;
+	if (GA_UNLIKELY(sc <= 3)) /* free page, no arena, large span or the 8-byte class */
+		return free_other(p);
+	/* offset from the span's base: offset in the page + the page's index in the span */
+	uintptr_t off = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) | ((info >> 8) << GA_PAGE_SHIFT);
+	const struct ga_slot_check *k = &ga_slot_check[sc];
+	if (GA_UNLIKELY(off * k->divides >= k->divides || off >= k->slots_end))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
 	int r = mcache_push(&ga_mcache, p, sc, 1);
 	if (GA_UNLIKELY(r != MCACHE_PUSHED))
-		return free_small_slow(p, s, r == MCACHE_PUSH_FLUSH);
+		return free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
 
 /* ---- Sizes ------------------------------------------------------------------------------ */

@@ -50,6 +50,16 @@ static void test_arena_index(void)
 	ok(span_of(s->base) == s && span_of(s->base + 4097) == s && span_of(s->base + GA_PAGE_SIZE - 1) == s,
 	   "span_of maps every byte of the span to it");
 	ok(span_of(s->base + GA_PAGE_SIZE) != s, "the next page is not the span's");
+	ok(page_class_of(s->base + 100) == GA_SPANCLASS(5, 0), "pageClass of a one-page span is its spanclass");
+	struct mspan *m = mheap_alloc_span(ga_class_to_npages[65], GA_SPANCLASS(65, 1), 1); /* 10 pages */
+	int good = m != NULL;
+	for (unsigned i = 0; m && i < m->npages; i++)
+		good &= page_class_of(m->base + i * GA_PAGE_SIZE + 17) == (GA_SPANCLASS(65, 1) | i << 8);
+	ok(good, "pageClass of each page of a 10-page span: spanclass | page index << 8");
+	if (m) {
+		mheap_free_span(m);
+		ok(page_class_of(m->base) == 0, "a freed page's pageClass is 0");
+	}
 	int x;
 	ok(arena_of((uintptr_t)&x) == NULL && span_of((uintptr_t)&x) == NULL, "a stack address is in no arena");
 	ok(span_of(0) == NULL && span_of(4096) == NULL, "low addresses are in no arena");
