@@ -43,7 +43,6 @@ struct mspan {
 	uint8_t needzero;    /* slots may hold old data (a fresh span from never-used pages is zero) */
 	uint8_t nwords;      /* 64-bit words per bitmap: ceil(nelems/64) */
 	_Atomic uint8_t state; /* MSPAN_*; published last with a release store */
-	uintptr_t largeuser; /* large span: size the user asked for (for stats); 0 otherwise */
 	uint64_t *allocBits; /* → bits[0 .. nwords) */
 	uint64_t *freedBits; /* → bits[nwords .. 2 nwords): frees that arrived while cached */
 	uint64_t *gcmarkBits;/* → bits[2 nwords .. 3 nwords): the collector's marks */

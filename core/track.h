@@ -19,8 +19,6 @@
 #define ga_track_new_span(base, n) VALGRIND_MAKE_MEM_NOACCESS((void *)(base), (n))
 #define ga_track_open(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
 #define ga_track_close(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
-#define ga_track_undefined(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
-#define ga_running_on_valgrind() RUNNING_ON_VALGRIND
 #else
 #define ga_track_malloc(p, n, zeroed) ((void)0)
 #define ga_track_free(p) ((void)0)
@@ -28,8 +26,6 @@
 #define ga_track_new_span(base, n) ((void)0)
 #define ga_track_open(p, n) ((void)0)
 #define ga_track_close(p, n) ((void)0)
-#define ga_track_undefined(p, n) ((void)0)
-#define ga_running_on_valgrind() 0
 #endif
 
 /* The free-list link: first word of a free block. */

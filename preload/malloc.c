@@ -88,7 +88,6 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->largeuser = n;
 	stats_count_large_malloc(s);
 	if (zeroed)
 		*zeroed = !s->needzero;
