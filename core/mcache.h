@@ -83,7 +83,7 @@ GA_INLINE void ga_compiler_barrier(void)
  * list is read or written: a signal handler that runs in between must see the thread as inside
  * goalloc (mcache_alloc_slow/mcache_free_slow then keep away from the lists).
  * Instruction counts (gcc 12 -O2, x86-64, callgrind, scripts/callgrind-pairs.sh): malloc(32) 29,
- * free 48, each including the caller's part in preload/malloc.c. */
+ * free 53, each including the caller's part in preload/malloc.c. */
 
 /* Pop a block of span class sc; NULL when the list is empty or the thread is busy. */
 GA_INLINE void *mcache_pop(struct mcache *c, uintptr_t sc)
