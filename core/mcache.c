@@ -73,8 +73,8 @@ static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
 
 static void drain_deferred(struct mcache *c);
 
-#define MCACHE_LARGE_SLOTS (sizeof(((struct mcache *)0)->large) / sizeof(struct mspan *))
-#define MCACHE_LARGE_BYTES (4u << 20)
+_Static_assert(MCACHE_LARGE_SLOTS == sizeof(((struct mcache *)0)->large) / sizeof(struct mspan *),
+	       "large-span cache size");
 
 /* c->large[0 .. nlarge) is a stack, most recently freed on top: a malloc/free loop of one size
  * finds its span at the first look. */

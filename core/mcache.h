@@ -157,6 +157,42 @@ GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 	return MCACHE_PUSHED;
 }
 
+/* Large blocks, the common case of a malloc/free loop of one size (busy is raised around each):
+ * take the most recently freed span if it has exactly npages pages, or push a freed span while
+ * there is room. Anything else goes to mcache_large_take/mcache_large_keep. */
+#define MCACHE_LARGE_SLOTS 8
+#define MCACHE_LARGE_BYTES (4u << 20)
+
+GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages)
+{
+	uint32_t k = c->nlarge;
+	if (!k)
+		return NULL;
+	struct mspan *s = c->large[k - 1];
+	if (s->npages != npages || s->spanclass != 0)
+		return NULL;
+	c->nlarge = k - 1;
+	c->large_bytes -= s->elemsize;
+	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
+	c->fl[0].nmalloc++;
+	c->large_live += (int64_t)s->elemsize;
+	return s;
+}
+
+GA_INLINE int mcache_large_push_fast(struct mcache *c, struct mspan *s)
+{
+	if (c->state != MCACHE_LIVE || c->nlarge == MCACHE_LARGE_SLOTS ||
+	    c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES)
+		return 0;
+	s->needzero = 1;
+	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_relaxed);
+	c->large[c->nlarge++] = s;
+	c->large_bytes += s->elemsize;
+	c->fl[s->spanclass].nfree++;
+	c->large_live -= (int64_t)s->elemsize;
+	return 1;
+}
+
 /* Allocate a block of span class sc: list, then span, then mcentral. NULL if out of memory. */
 GA_INLINE void *mcache_alloc(struct mcache *c, uint8_t sc, size_t size)
 {

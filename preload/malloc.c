@@ -116,6 +116,18 @@ GA_NOINLINE static void *malloc_large(size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
+	struct mcache *c = &ga_mcache;
+	if (GA_LIKELY(!c->busy)) { /* the span this thread freed last, if it is the same size */
+		c->busy = 1;
+		ga_compiler_barrier();
+		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
+		ga_compiler_barrier();
+		c->busy = 0;
+		if (s) {
+			ga_track_malloc((void *)s->base, s->elemsize, 0);
+			return (void *)s->base;
+		}
+	}
 	return large_alloc(n, 0, 0, NULL);
 }
 
@@ -243,9 +255,11 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 	}
 	c->busy = 1;
 	ga_compiler_barrier();
-	stats_count_large_free(s);
-	if (!mcache_large_keep(c, s))
-		mheap_free_span(s);
+	if (!mcache_large_push_fast(c, s)) {
+		stats_count_large_free(s);
+		if (!mcache_large_keep(c, s))
+			mheap_free_span(s);
+	}
 	ga_compiler_barrier();
 	c->busy = 0;
 }
