@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "../core/fmt.h"
+#include "cxx.h"
 #include "goalloc.h"
 
 #define GA_EXPORT __attribute__((visibility("default")))
@@ -20,7 +21,7 @@ extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 struct nothrow_t;
 
 /* operator new after a failed allocation: the new_handler loop, then bad_alloc (or NULL). */
-GA_NOINLINE static void *new_failed(size_t n, size_t align, int nothrow)
+GA_NOINLINE void *ga_new_failed(size_t n, size_t align, int nothrow)
 {
 	for (;;) {
 		new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
@@ -43,12 +44,12 @@ GA_INLINE void *new_impl(size_t n, size_t align, int nothrow)
 	void *p = align > 16 ? goalloc_aligned_alloc(align, n) : goalloc_malloc(n < 9 ? 9 : n);
 	if (GA_LIKELY(p))
 		return p;
-	return new_failed(n, align, nothrow);
+	return ga_new_failed(n, align, nothrow);
 }
 
 /* new */
-GA_EXPORT void *_Znwm(size_t n) { return new_impl(n, 0, 0); }
-GA_EXPORT void *_Znam(size_t n) { return new_impl(n, 0, 0); }
+GA_EXPORT void *_Znwm(size_t n) { return ga_new(n); }
+GA_EXPORT void *_Znam(size_t n) { return ga_new(n); }
 GA_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return new_impl(n, a, 0); }

@@ -26,6 +26,7 @@
 #include "../core/stats.h"
 #include "../core/track.h"
 #include "goalloc.h"
+#include "cxx.h"
 
 #define GA_EXPORT __attribute__((visibility("default")))
 #define GA_ALIAS(name) __attribute__((alias(#name), visibility("default")))
@@ -291,6 +292,29 @@ GA_EXPORT void *goalloc_malloc(size_t n)
 	track_block(p, sc);
 	return p;
 }
+
+#ifndef GOALLOC_NO_LIBC_NAMES /* (the C++ operators are not part of the goalloc_* build) */
+/* operator new(n) (the throwing, default-aligned forms in cxx.c): malloc's fast path with at
+ * least the 16-byte class (__STDCPP_DEFAULT_NEW_ALIGNMENT__), without an extra call. */
+GA_NOINLINE static void *new_slow(size_t n)
+{
+	void *p = goalloc_malloc(n < 9 ? 9 : n);
+	return GA_LIKELY(p) ? p : ga_new_failed(n, 0, 0);
+}
+
+GA_HIDDEN void *ga_new(size_t n)
+{
+	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
+		return new_slow(n);
+	uint8_t sc = ga_malloc_sc8[(n + 7) >> 3];
+	sc = sc < GA_SPANCLASS(2, 0) ? GA_SPANCLASS(2, 0) : sc;
+	void *p = mcache_pop(&ga_mcache, sc);
+	if (GA_UNLIKELY(!p))
+		return new_slow(n);
+	track_block(p, sc);
+	return p;
+}
+#endif
 
 /* The small span holding p, with p checked to be the start of one of its slots; NULL for
  * anything else (large spans included). */
