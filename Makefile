@@ -89,6 +89,17 @@ test-tsan: $(B)/gen/sizeclasses.h
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
 
+# Long multi-threaded churn with hand-offs, forks and short-lived threads, under the preload
+# (not part of `make test`): make stress STRESS_THREADS=8 STRESS_SECONDS=60
+STRESS_THREADS ?= 8
+STRESS_SECONDS ?= 60
+$(B)/test/stress/stress: test/stress/stress.c test/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -o $@ $<
+stress: lib $(B)/test/stress/stress
+	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS)
+.PHONY: stress
+
 # ---- install ----------------------------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
