@@ -1,9 +1,11 @@
 /* malloc.c — the exported C ABI: the malloc family with glibc 2.36 semantics over goalloc's core.
  *
  *   malloc(n)  → size → span class (C alignment folded in) → this thread's mcache free list
- *                (mcache_alloc) → on a miss, the cached span's allocCache/ctz, then the mcentral,
- *                then the mheap; > 32 KiB: a span of its own from the mheap.
- *   free(p)    → arena index → mspan → slot check by multiply-and-shift → mcache free list.
+ *                (mcache_pop) → on a miss, a batch from the mcentral's transfer cache, else the
+ *                cached span's allocCache/ctz, else a span from the mcentral, else the mheap;
+ *                > 32 KiB: a span of its own (the thread's last freed one if it fits).
+ *   free(p)    → arena index → the page's span class and place in its span → slot check by one
+ *                multiply → mcache free list.
  *
  * This file is thin: argument checks, errno, and the shape of each call. Fast paths stay on one
  * screen; every other case is a separate GA_NOINLINE function.
@@ -51,7 +53,8 @@ GA_NOINLINE __attribute__((noreturn)) static void bad_pointer(const char *fn, vo
 	ga_fatal("%s(): invalid pointer %p", fn, p);
 }
 
-/* A large object (or a re-entrant emergency block, which has a header) of its own span. */
+/* A large object: a span of its own (or, from a signal handler that interrupted goalloc, a
+ * mapping of its own). */
 static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 {
 	ga_ensure_init();
