@@ -385,7 +385,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 	}
 	if (p)
-		c->fl[sc].nmalloc++;
+		c->nmalloc[sc]++;
 	ga_compiler_barrier();
 	c->busy = 0;
 	if (p && sc > 3) {

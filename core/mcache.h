@@ -22,9 +22,6 @@ struct mcache_list {
 	int32_t room; /* cap - (blocks on the list); a free that takes it below 0 flushes */
 	uint32_t cap; /* list bound; 0 until the cache is set up (so the first free takes the slow
 			 path, which sets it up) and again after the thread's cache is released */
-	/* Blocks of this class handed out and taken back by this thread (folded into the global
-	 * totals when the thread exits). Beside the list: one cache line serves both. */
-	uint64_t nmalloc, nfree;
 };
 
 GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
@@ -33,11 +30,14 @@ GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 }
 
 struct mcache {
+	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
 	uint32_t busy;
 	uint32_t state; /* MCACHE_* */
-	/* 32-byte entries at 32-byte offsets: a list never straddles two cache lines. */
-	struct mcache_list fl[GA_NUM_SPAN_CLASSES] __attribute__((aligned(32)));
+	/* Per span class: blocks handed out and taken back by this thread (flushed to the global
+	 * totals when the thread exits). */
+	uint64_t nmalloc[GA_NUM_SPAN_CLASSES];
+	uint64_t nfree[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
@@ -97,7 +97,7 @@ GA_INLINE void *mcache_pop(struct mcache *c, uintptr_t sc)
 	if (GA_LIKELY(p)) {
 		l->head = ga_link_get(p);
 		l->room++;
-		c->fl[sc].nmalloc++;
+		c->nmalloc[sc]++;
 	}
 	ga_compiler_barrier();
 	c->busy = 0;
@@ -122,7 +122,7 @@ GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int 
 	}
 	ga_link_set(p, l->head);
 	l->head = p;
-	c->fl[sc].nfree++;
+	c->nfree[sc]++;
 	return --l->room;
 }
 
@@ -174,7 +174,7 @@ GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages
 	c->nlarge = k - 1;
 	c->large_bytes -= s->elemsize;
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
-	c->fl[0].nmalloc++;
+	c->nmalloc[0]++;
 	c->large_live += (int64_t)s->elemsize;
 	return s;
 }
@@ -188,7 +188,7 @@ GA_INLINE int mcache_large_push_fast(struct mcache *c, struct mspan *s)
 	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_relaxed);
 	c->large[c->nlarge++] = s;
 	c->large_bytes += s->elemsize;
-	c->fl[s->spanclass].nfree++;
+	c->nfree[s->spanclass]++;
 	c->large_live -= (int64_t)s->elemsize;
 	return 1;
 }

@@ -30,7 +30,7 @@ void stats_count_large_malloc(struct mspan *s)
 {
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE) {
-		c->fl[s->spanclass].nmalloc++;
+		c->nmalloc[s->spanclass]++;
 		c->large_live += (int64_t)s->elemsize;
 		return;
 	}
@@ -42,7 +42,7 @@ void stats_count_large_free(struct mspan *s)
 {
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE) {
-		c->fl[s->spanclass].nfree++;
+		c->nfree[s->spanclass]++;
 		c->large_live -= (int64_t)s->elemsize;
 		return;
 	}
@@ -62,9 +62,9 @@ void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
 void stats_fold_exited(struct mcache *c)
 {
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		atomic_fetch_add_explicit(&g.nmalloc[sc], c->fl[sc].nmalloc, memory_order_relaxed);
-		atomic_fetch_add_explicit(&g.nfree[sc], c->fl[sc].nfree, memory_order_relaxed);
-		c->fl[sc].nmalloc = c->fl[sc].nfree = 0;
+		atomic_fetch_add_explicit(&g.nmalloc[sc], c->nmalloc[sc], memory_order_relaxed);
+		atomic_fetch_add_explicit(&g.nfree[sc], c->nfree[sc], memory_order_relaxed);
+		c->nmalloc[sc] = c->nfree[sc] = 0;
 	}
 	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)c->large_live, memory_order_relaxed);
 	c->large_live = 0;
@@ -79,8 +79,8 @@ static void add_cache(struct mcache *c, void *arg)
 {
 	struct per_class *pc = arg;
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		pc->nmalloc[sc >> 1] += __atomic_load_n(&c->fl[sc].nmalloc, __ATOMIC_RELAXED);
-		pc->nfree[sc >> 1] += __atomic_load_n(&c->fl[sc].nfree, __ATOMIC_RELAXED);
+		pc->nmalloc[sc >> 1] += __atomic_load_n(&c->nmalloc[sc], __ATOMIC_RELAXED);
+		pc->nfree[sc >> 1] += __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
 	}
 	pc->large_live += __atomic_load_n(&c->large_live, __ATOMIC_RELAXED);
 }
