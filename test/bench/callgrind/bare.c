@@ -3,13 +3,6 @@
 
 int main(int argc, char **argv) {
 	long k = pairs_arg(argc, argv);
-	for (int i = 0; i < 1000; i++) cg_free(cg_malloc(32));
-	MEASURE_BEGIN();
-	for (long i = 0; i < k; i++) {
-		void *p = cg_malloc(32);
-		*(volatile char *)p = 1;
-		cg_free(p);
-	}
-	MEASURE_END();
+	measure_pairs_32(k);
 	return 0;
 }

@@ -20,14 +20,7 @@ int main(int argc, char **argv) {
 		cg_free(live[i]);
 		live[i] = NULL;
 	}
-	for (int i = 0; i < 1000; i++) cg_free(cg_malloc(32));
-	MEASURE_BEGIN();
-	for (long i = 0; i < k; i++) {
-		void *p = cg_malloc(32);
-		*(volatile char *)p = 1;
-		cg_free(p);
-	}
-	MEASURE_END();
+	measure_pairs_32(k);
 	for (int i = 0; i < NLIVE; i++) cg_free(live[i]);
 	return 0;
 }
