@@ -157,6 +157,11 @@ void ga_fatal(const char *fmt, ...)
 	abort();
 }
 
+void ga_double_free(void *p)
+{
+	ga_fatal("free(): double free detected %p", p);
+}
+
 void ga_warn(const char *fmt, ...)
 {
 	char buf[512];

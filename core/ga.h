@@ -46,6 +46,8 @@ struct heap_arena;
 
 /* Fatal error: message on stderr prefixed "goalloc: ", then abort(). Never allocates. */
 GA_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void ga_fatal(const char *fmt, ...);
+/* The one message for a second free of a block: "goalloc: free(): double free detected 0x…". */
+GA_HIDDEN __attribute__((noreturn)) void ga_double_free(void *p);
 /* A warning line on stderr prefixed "goalloc: ". Never allocates. */
 GA_HIDDEN __attribute__((format(printf, 1, 2))) void ga_warn(const char *fmt, ...);
 

@@ -13,7 +13,6 @@ typedef struct {
 
 #define GA_LOCK_INIT {PTHREAD_MUTEX_INITIALIZER}
 static inline void ga_lock(ga_lock_t *l) { pthread_mutex_lock(&l->m); }
-static inline int ga_trylock(ga_lock_t *l) { return pthread_mutex_trylock(&l->m) == 0; }
 static inline void ga_unlock(ga_lock_t *l) { pthread_mutex_unlock(&l->m); }
 /* In a forked child: the lock's holder may not exist any more; make it fresh. */
 static inline void ga_lock_reinit(ga_lock_t *l) { pthread_mutex_init(&l->m, NULL); }

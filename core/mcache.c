@@ -84,10 +84,7 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanc
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > npages + npages / 4)
 			continue;
-		for (unsigned k = i; k + 1 < c->nlarge; k++)
-			c->large[k] = c->large[k + 1];
-		c->nlarge--;
-		c->large_bytes -= s->elemsize;
+		large_stack_remove(c, i);
 		if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
 			mheap_resize_large(s, npages);
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
@@ -103,18 +100,9 @@ int mcache_large_keep(struct mcache *c, struct mspan *s)
 	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES)
 		return 0;
 	/* Make room: evict from the bottom (least recently freed) until this one fits. */
-	while (c->nlarge == MCACHE_LARGE_SLOTS || c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES) {
-		struct mspan *victim = c->large[0];
-		for (unsigned k = 0; k + 1 < c->nlarge; k++)
-			c->large[k] = c->large[k + 1];
-		c->nlarge--;
-		c->large_bytes -= victim->elemsize;
-		mheap_free_span(victim);
-	}
-	s->needzero = 1;
-	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_release);
-	c->large[c->nlarge++] = s;
-	c->large_bytes += s->elemsize;
+	while (c->nlarge == MCACHE_LARGE_SLOTS || c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES)
+		mheap_free_span(large_stack_remove(c, 0));
+	large_stack_push(c, s);
 	return 1;
 }
 
@@ -170,12 +158,11 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		if (sc > 3)
 			ga_track_open((char *)p + 8, 8);
 		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
-			ga_fatal("free(): double free detected %p", p);
+			ga_double_free(p);
 		if (sc > 3)
 			ga_track_close((char *)p + 8, 8);
 		/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
-		c->busy = 1;
-		ga_compiler_barrier();
+		mcache_enter(c);
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE)
@@ -194,8 +181,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		}
 	}
 	drain_deferred(c);
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 }
 
 /* ---- Getting blocks -------------------------------------------------------------------- */
@@ -259,13 +245,11 @@ static ga_lock_t orphan_lock = GA_LOCK_INIT;
 
 static void *alloc_orphan(struct mcache *c, uint8_t sc)
 {
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	ga_lock(&orphan_lock);
 	void *p = alloc_from_span(&orphan_cache, sc);
 	ga_unlock(&orphan_lock);
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	if (p)
 		stats_count_orphan_malloc(sc);
 	return p;
@@ -364,8 +348,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 			return alloc_orphan(c, sc);
 		mcache_setup(c);
 	}
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	drain_deferred(c);
 	struct mcache_list *l = &c->fl[sc];
 	void *p = l->head;
@@ -386,8 +369,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	}
 	if (p)
 		c->nmalloc[sc]++;
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	if (p && sc > 3) {
 		ga_track_open((char *)p + 8, 8);
 		((uint64_t *)p)[1] = 0;
@@ -400,7 +382,7 @@ void mcache_thread_exit(void *arg)
 	struct mcache *c = arg;
 	if (c != &ga_mcache || c->state != MCACHE_LIVE)
 		return;
-	c->busy = 1;
+	mcache_enter(c);
 	drain_deferred(c);
 	mcache_release_all(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
@@ -409,7 +391,7 @@ void mcache_thread_exit(void *arg)
 	}
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);
-	c->busy = 0;
+	mcache_leave(c);
 }
 
 void mcache_fork_prepare(void) { ga_lock(&orphan_lock); }

@@ -78,6 +78,20 @@ GA_INLINE void ga_compiler_barrier(void)
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
+/* Enter and leave code a signal handler on this thread must not re-enter (see busy): the flag
+ * is raised before, and lowered after, every access the barriers fence in. */
+GA_INLINE void mcache_enter(struct mcache *c)
+{
+	c->busy = 1;
+	ga_compiler_barrier();
+}
+
+GA_INLINE void mcache_leave(struct mcache *c)
+{
+	ga_compiler_barrier();
+	c->busy = 0;
+}
+
 /* The fast paths. Each returns without calling anything; on a miss the caller tail-calls its
  * slow path, so the compiler keeps no registers alive across a call. busy is raised before a
  * list is read or written: a signal handler that runs in between must see the thread as inside
@@ -91,16 +105,14 @@ GA_INLINE void *mcache_pop(struct mcache *c, uintptr_t sc)
 	struct mcache_list *l = &c->fl[sc];
 	if (GA_UNLIKELY(c->busy))
 		return NULL;
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	void *p = l->head;
 	if (GA_LIKELY(p)) {
 		l->head = ga_link_get(p);
 		l->room++;
 		c->nmalloc[sc]++;
 	}
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	if (p && sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
 		ga_track_open((char *)p + 8, 8);
 		((uint64_t *)p)[1] = 0;
@@ -148,12 +160,10 @@ GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;
 	}
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	if (GA_UNLIKELY(mcache_list_push(c, p, sc, keyed, key) < 0))
 		return MCACHE_PUSH_FLUSH;
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	return MCACHE_PUSHED;
 }
 
@@ -163,6 +173,25 @@ GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 #define MCACHE_LARGE_SLOTS 8
 #define MCACHE_LARGE_BYTES (4u << 20)
 
+/* The stack itself: remove entry i (its bytes no longer counted), or push s as CACHED. */
+GA_INLINE struct mspan *large_stack_remove(struct mcache *c, unsigned i)
+{
+	struct mspan *s = c->large[i];
+	for (unsigned k = i; k + 1 < c->nlarge; k++)
+		c->large[k] = c->large[k + 1];
+	c->nlarge--;
+	c->large_bytes -= s->elemsize;
+	return s;
+}
+
+GA_INLINE void large_stack_push(struct mcache *c, struct mspan *s)
+{
+	s->needzero = 1;
+	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_relaxed);
+	c->large[c->nlarge++] = s;
+	c->large_bytes += s->elemsize;
+}
+
 GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages)
 {
 	uint32_t k = c->nlarge;
@@ -171,8 +200,7 @@ GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages
 	struct mspan *s = c->large[k - 1];
 	if (s->npages != npages || s->spanclass != 0)
 		return NULL;
-	c->nlarge = k - 1;
-	c->large_bytes -= s->elemsize;
+	large_stack_remove(c, k - 1);
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
 	c->nmalloc[0]++;
 	c->large_live += (int64_t)s->elemsize;
@@ -184,10 +212,7 @@ GA_INLINE int mcache_large_push_fast(struct mcache *c, struct mspan *s)
 	if (c->state != MCACHE_LIVE || c->nlarge == MCACHE_LARGE_SLOTS ||
 	    c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES)
 		return 0;
-	s->needzero = 1;
-	atomic_store_explicit(&s->state, MSPAN_CACHED, memory_order_relaxed);
-	c->large[c->nlarge++] = s;
-	c->large_bytes += s->elemsize;
+	large_stack_push(c, s);
 	c->nfree[s->spanclass]++;
 	c->large_live -= (int64_t)s->elemsize;
 	return 1;

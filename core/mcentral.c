@@ -91,11 +91,6 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 	ga_unlock(&c->lock);
 }
 
-GA_NOINLINE __attribute__((noreturn)) static void double_free(void *p)
-{
-	ga_fatal("free(): double free detected %p", p);
-}
-
 void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 {
 	struct mspan *to_release[8];
@@ -113,12 +108,12 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 			unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 			int allocated = (s->allocBits[w] & bit) || i < fi;
 			if (!allocated || (s->freedBits[w] & bit))
-				double_free(p);
+				ga_double_free(p);
 			s->freedBits[w] |= bit;
 			continue;
 		}
 		if (!(s->allocBits[w] & bit))
-			double_free(p);
+			ga_double_free(p);
 		s->allocBits[w] &= ~bit;
 		if (s->allocCount-- == s->nelems) {
 			list_remove(c, s);

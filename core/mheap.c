@@ -259,15 +259,6 @@ struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t alig
 	return s;
 }
 
-struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass)
-{
-	if (!ga_trylock(&mheap.lock))
-		return NULL;
-	struct mspan *s = alloc_span_locked(npages, spanclass, 1);
-	ga_unlock(&mheap.lock);
-	return s;
-}
-
 void mheap_free_span(struct mspan *s)
 {
 	ga_lock(&mheap.lock);

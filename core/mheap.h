@@ -19,8 +19,6 @@ struct mheap_stats {
  * (1 = no constraint). *zeroed tells whether every page is known to read as zero.
  * NULL when the OS refuses memory. Takes the mheap lock. */
 GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages);
-/* Same, but gives up (NULL) instead of waiting if the lock is busy (re-entrant callers). */
-GA_HIDDEN struct mspan *mheap_try_alloc_span(uint32_t npages, uint8_t spanclass);
 /* Return a span's pages; the record is recycled. Takes the mheap lock. */
 GA_HIDDEN void mheap_free_span(struct mspan *s);
 /* Grow a large span in place to npages if the pages after it are free, or shrink it, giving its

@@ -81,13 +81,11 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 			*zeroed = 1; /* a fresh mapping */
 		return p;
 	}
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass) : NULL;
 	if (!s)
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	if (!s) {
 		errno = ENOMEM;
 		return NULL;
@@ -99,7 +97,8 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 	return (void *)s->base;
 }
 
-/* Small allocation of span class sc once the fast path missed and could not refill. */
+/* Small allocation of span class sc (0: the class of malloc(n)) by any path: list, transfer
+ * cache, span, mcentral. The fast paths call it when their list pop misses. */
 GA_NOINLINE static void *small_alloc_slow(size_t n, uint8_t sc)
 {
 	ga_ensure_init();
@@ -122,11 +121,9 @@ GA_NOINLINE static void *malloc_large(size_t n)
 	}
 	struct mcache *c = &ga_mcache;
 	if (GA_LIKELY(!c->busy)) { /* the span this thread freed last, if it is the same size */
-		c->busy = 1;
-		ga_compiler_barrier();
+		mcache_enter(c);
 		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
-		ga_compiler_barrier();
-		c->busy = 0;
+		mcache_leave(c);
 		if (s) {
 			ga_track_malloc((void *)s->base, s->elemsize, 0);
 			return (void *)s->base;
@@ -232,7 +229,7 @@ GA_NOINLINE static void free_unknown(void *p)
 	}
 	if (arena_of(a)) {
 		if (a % GA_PAGE_SIZE == 0)
-			ga_fatal("free(): double free detected %p", p);
+			ga_double_free(p);
 		bad_pointer("free", p);
 	}
 	if (is_glibc_chunk(p)) {
@@ -250,22 +247,20 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 	if ((uintptr_t)p != s->base)
 		bad_pointer("free", p);
 	if (atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
-		ga_fatal("free(): double free detected %p", p);
+		ga_double_free(p);
 	ga_track_free(p);
 	struct mcache *c = &ga_mcache;
 	if (c->busy) { /* a signal handler freeing while this thread is inside goalloc */
 		mcache_free_slow(c, p, s);
 		return;
 	}
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	if (!mcache_large_push_fast(c, s)) {
 		stats_count_large_free(s);
 		if (!mcache_large_keep(c, s))
 			mheap_free_span(s);
 	}
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 }
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
@@ -445,11 +440,9 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	if (c->busy)
 		return npages <= s->npages ? p : NULL;
 	uintptr_t old = s->elemsize;
-	c->busy = 1;
-	ga_compiler_barrier();
+	mcache_enter(c);
 	int ok = mheap_resize_large(s, (uint32_t)npages);
-	ga_compiler_barrier();
-	c->busy = 0;
+	mcache_leave(c);
 	if (!ok)
 		return NULL;
 	stats_count_large_resize(old, s->elemsize);
@@ -527,13 +520,7 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 		unsigned c = GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n ? n : 1));
 		c = ga_aligned_class[__builtin_ctzll(align)][c];
 		if (c) {
-			uint8_t sc = GA_SPANCLASS(c, 0);
-			void *p = mcache_alloc(&ga_mcache, sc, n);
-			if (!p)
-				p = small_alloc_slow(n, sc);
-			else
-				track_block(p, sc);
-			return p;
+			return small_alloc_slow(n, GA_SPANCLASS(c, 0));
 		}
 	}
 	return large_alloc(n ? n : 1, align, 0, NULL);
@@ -577,13 +564,7 @@ GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 	if (n > GA_MAX_SMALL_SIZE)
 		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL);
 	ga_ensure_init();
-	uint8_t sc = ga_malloc_spanclass(n ? n : 1) | 1;
-	void *p = mcache_alloc(&ga_mcache, sc, n);
-	if (!p)
-		p = small_alloc_slow(n, sc);
-	else
-		track_block(p, sc);
-	return p;
+	return small_alloc_slow(n, ga_malloc_spanclass(n ? n : 1) | 1);
 }
 
 GA_EXPORT void *goalloc_valloc(size_t n)
