@@ -11,12 +11,14 @@
 #include "mspan.h"
 
 struct heap_arena {
-	/* pageClass[i]: for page i of a small span, its spanclass | (page's index in the span << 8);
-	 * for a large span its spanclass (0 or 1); 0 for a free page. Written with spans[] under the
-	 * mheap lock. free() finds a block's class and span base here without touching the mspan
-	 * record (tcmalloc's pagemap-of-size-classes idea): one dense array, hot in cache. First
-	 * field, so it is indexed from the record's address. */
-	_Atomic uint16_t pageClass[GA_PAGES_PER_ARENA];
+	/* pageClass[i]: for page i of a small span s, s->spanclass | phase << 8, where phase =
+	 * (page address − s->objbase) mod s->elemsize (< 2^15), so that an address p in the page is a
+	 * slot start iff ((p mod 8192) + phase) is a multiple of elemsize (see the slot layout in
+	 * mspan.h). For a large span its spanclass (0 or 1); 0 for a free page. Written with spans[]
+	 * under the mheap lock. free() checks a block and finds its class here without touching the
+	 * mspan record (tcmalloc's pagemap-of-size-classes idea): one dense array, hot in cache.
+	 * First field, so it is indexed from the record's address. */
+	_Atomic uint32_t pageClass[GA_PAGES_PER_ARENA];
 	/* spans[i]: the in-use mspan that owns page i, or NULL if the page is free. Written under the
 	 * mheap lock; read without a lock by free() and the collector (entries of a span that is
 	 * being freed are cleared before its record is reused). */

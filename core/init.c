@@ -35,15 +35,12 @@ static void fill_malloc_classes(void)
 
 uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
 
-struct ga_slot_check ga_slot_check[GA_NUM_SPAN_CLASSES];
+uint64_t ga_slot_divides[GA_NUM_SPAN_CLASSES];
 
 static void fill_class_checks(void)
 {
-	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		unsigned c = GA_SPANCLASS_SIZECLASS(sc);
-		ga_slot_check[sc].divides = UINT64_MAX / ga_class_to_size[c] + 1;
-		ga_slot_check[sc].slots_end = (uint64_t)ga_class_to_nobjs[c] * ga_class_to_size[c];
-	}
+	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++)
+		ga_slot_divides[sc] = UINT64_MAX / ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)] + 1;
 }
 
 static void fill_aligned_classes(void)

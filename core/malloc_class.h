@@ -11,13 +11,10 @@ GA_HIDDEN extern uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1
  * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
 GA_HIDDEN extern uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
 
-/* Per span class, for free()'s slot check without the mspan record: ceil(2^64/size) (see
- * mspan_is_slot_start) and the byte offset where the span's slots end (objects × size). */
-struct ga_slot_check {
-	uint64_t divides;
-	uint64_t slots_end;
-};
-GA_HIDDEN extern struct ga_slot_check ga_slot_check[GA_NUM_SPAN_CLASSES];
+/* Per span class, for free()'s slot check without the mspan record: ceil(2^64/size), so that
+ * x < 2^32 is a multiple of size iff x * ga_slot_divides[sc] < ga_slot_divides[sc] (mod 2^64;
+ * Lemire, Kaser, Kurz 2019). 0 for the large classes. */
+GA_HIDDEN extern uint64_t ga_slot_divides[GA_NUM_SPAN_CLASSES];
 
 /* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)

@@ -34,10 +34,9 @@ static uint32_t list_cap(uint8_t sc)
 static void mcache_setup(struct mcache *c)
 {
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		struct mcache_list *l = &c->fl[sc];
-		uint32_t count = mcache_list_count(l); /* blocks pushed before the set-up */
-		l->cap = list_cap((uint8_t)sc);
-		l->room = (int32_t)l->cap - (int32_t)count;
+		uint32_t count = mcache_list_count(c, sc); /* blocks pushed before the set-up */
+		c->cap[sc] = list_cap((uint8_t)sc);
+		c->room[sc] = (int32_t)c->cap[sc] - (int32_t)count;
 	}
 	c->state = MCACHE_LIVE;
 	threads_register(c);
@@ -45,25 +44,26 @@ static void mcache_setup(struct mcache *c)
 
 /* ---- Returning blocks ------------------------------------------------------------------ */
 
-/* Detach the blocks of list l beyond its first `keep` and give them to the mcentral. */
-static void flush_list(struct mcache_list *l, uint8_t sc, uint32_t keep)
+/* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral. */
+static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep)
 {
-	uint32_t count = mcache_list_count(l);
+	uint32_t count = mcache_list_count(c, sc);
 	if (count <= keep)
 		return;
 	void *rest;
 	uint32_t n = count - keep;
 	if (keep == 0) {
-		rest = l->head;
-		l->head = NULL;
+		rest = c->head[sc];
+		c->head[sc] = NULL;
 	} else {
-		void *p = l->head;
+		void *p = c->head[sc];
 		for (uint32_t i = 1; i < keep; i++)
 			p = ga_link_get(p);
 		rest = ga_link_get(p);
 		ga_link_set(p, NULL);
 	}
-	l->room = (int32_t)l->cap - (int32_t)keep;
+	c->room[sc] = (int32_t)c->cap[sc] - (int32_t)keep;
+	c->nmalloc_base[sc] -= n;
 	/* A trim parks the batch for the next thread that runs out; a full release (thread exit)
 	 * or a full transfer cache gives the blocks back to their spans. */
 	if (keep && mcentral_put_batch(&ga_central[sc], rest, n))
@@ -113,7 +113,7 @@ void mcache_release_all(struct mcache *c)
 	c->nlarge = 0;
 	c->large_bytes = 0;
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		flush_list(&c->fl[sc], (uint8_t)sc, 0);
+		flush_list(c, (uint8_t)sc, 0);
 		if (c->alloc[sc]) {
 			mcentral_uncache_span(&ga_central[sc], c->alloc[sc]);
 			c->alloc[sc] = NULL;
@@ -144,7 +144,7 @@ static void free_direct(void *p, struct mspan *s)
 static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 {
 	if (mcache_list_push(c, p, sc, sc > 3, ga_free_key) < 0)
-		flush_list(&c->fl[sc], sc, c->fl[sc].cap / 2);
+		flush_list(c, sc, c->cap[sc] / 2);
 }
 
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
@@ -157,7 +157,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		}
 		if (sc > 3)
 			ga_track_open((char *)p + 8, 8);
-		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
+		if (p == c->head[sc] || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
 			ga_double_free(p);
 		if (sc > 3)
 			ga_track_close((char *)p + 8, 8);
@@ -170,14 +170,13 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		else
 			free_direct(p, s);
 	} else { /* the fast path pushed and the list went over its bound (busy is raised) */
-		struct mcache_list *l = &c->fl[sc];
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {
-			flush_list(l, sc, l->cap / 2);
+			flush_list(c, sc, c->cap[sc] / 2);
 		} else { /* the thread's cache is gone: keep nothing */
-			stats_count_orphan_frees(sc, mcache_list_count(l));
-			flush_list(l, sc, 0);
+			stats_count_orphan_frees(sc, mcache_list_count(c, sc));
+			flush_list(c, sc, 0);
 		}
 	}
 	drain_deferred(c);
@@ -196,7 +195,7 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 			return p;
 		unsigned i = mspan_next_free_index(s);
 		if (i < s->nelems)
-			return (void *)(s->base + i * s->elemsize);
+			return (void *)(s->objbase + i * s->elemsize);
 		mcentral_uncache_span(&ga_central[sc], s);
 		c->alloc[sc] = NULL;
 	}
@@ -205,20 +204,20 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 		return NULL;
 	c->alloc[sc] = s;
 	unsigned i = mspan_next_free_index(s);
-	return i < s->nelems ? (void *)(s->base + i * s->elemsize) : NULL;
+	return i < s->nelems ? (void *)(s->objbase + i * s->elemsize) : NULL;
 }
 
 /* After a miss served from the span, move a batch of the span's next free slots onto the list
  * (at most a quarter of its bound, at most 32), so the allocations that follow take the fast
  * path. The slots count as allocated from the span's point of view, like every listed block. */
-static void carve_batch(struct mcache *c, struct mcache_list *l, uint8_t sc)
+static void carve_batch(struct mcache *c, uint8_t sc)
 {
 	struct mspan *s = c->alloc[sc];
-	int32_t n = (int32_t)(l->cap / 4);
+	int32_t n = (int32_t)(c->cap[sc] / 4);
 	if (n > 32)
 		n = 32;
-	if (n > l->room)
-		n = l->room;
+	if (n > c->room[sc])
+		n = c->room[sc];
 	void *first = NULL, *last = NULL; /* kept in address order: handed out ascending */
 	int32_t got = 0;
 	while (got < n) {
@@ -233,9 +232,10 @@ static void carve_batch(struct mcache *c, struct mcache_list *l, uint8_t sc)
 		got++;
 	}
 	if (last) {
-		ga_link_set(last, l->head);
-		l->head = first;
-		l->room -= got;
+		ga_link_set(last, c->head[sc]);
+		c->head[sc] = first;
+		c->room[sc] -= got;
+		c->nmalloc_base[sc] += got;
 	}
 }
 
@@ -350,25 +350,25 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	}
 	mcache_enter(c);
 	drain_deferred(c);
-	struct mcache_list *l = &c->fl[sc];
-	void *p = l->head;
+	void *p = c->head[sc];
 	if (p) {
-		l->head = ga_link_get(p);
-		l->room++;
+		c->head[sc] = ga_link_get(p);
+		c->room[sc]++;
 	} else {
 		uint32_t n;
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			l->head = ga_link_get(p);
-			l->room -= (int32_t)n - 1;
+			c->head[sc] = ga_link_get(p);
+			c->room[sc] -= (int32_t)n - 1;
+			c->nmalloc_base[sc] += n;
 		} else {
 			p = alloc_from_span(c, sc);
-			if (p)
-				carve_batch(c, l, sc);
+			if (p) {
+				c->nmalloc_base[sc]++;
+				carve_batch(c, sc);
+			}
 		}
 	}
-	if (p)
-		c->nmalloc[sc]++;
 	mcache_leave(c);
 	if (p && sc > 3) {
 		ga_track_open((char *)p + 8, 8);
@@ -386,8 +386,8 @@ void mcache_thread_exit(void *arg)
 	drain_deferred(c);
 	mcache_release_all(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		c->fl[sc].cap = 0;
-		c->fl[sc].room = 0;
+		c->cap[sc] = 0;
+		c->room[sc] = 0;
 	}
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);

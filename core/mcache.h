@@ -17,27 +17,30 @@
 
 enum { MCACHE_NONE = 0, MCACHE_LIVE = 1, MCACHE_DEAD = 2 };
 
-struct mcache_list {
-	void *head;   /* free blocks of this span class, linked through their first word */
-	int32_t room; /* cap - (blocks on the list); a free that takes it below 0 flushes */
-	uint32_t cap; /* list bound; 0 until the cache is set up (so the first free takes the slow
-			 path, which sets it up) and again after the thread's cache is released */
-};
-
-GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
-{
-	return (uint32_t)((int32_t)l->cap - l->room);
-}
-
+/* The free lists are kept as parallel arrays indexed by span class (not an array of structs) so
+ * that the fast paths reach head[sc] and room[sc] each in one %fs-relative, scaled-index
+ * instruction. For each span class sc:
+ *   head[sc]  free blocks of the class, linked through their first word;
+ *   room[sc]  cap[sc] − (blocks on the list); a free that takes it below 0 flushes;
+ *   cap[sc]   the list bound; 0 until the cache is set up (so the first free takes the slow path,
+ *             which sets it up) and again after the thread's cache is released.
+ * Blocks handed out are not counted on the fast path; they follow from the other counters:
+ *   (blocks handed out) = nmalloc_base[sc] + nfree[sc] − (cap[sc] − room[sc])
+ * where nmalloc_base counts what reaches or leaves the list other than by malloc and free: +1 per
+ * block handed out without passing the list, +n per n blocks put on it from a span or the
+ * mcentral, −n per n blocks flushed from it (see mcache_nmalloc). */
 struct mcache {
-	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
+	void *head[GA_NUM_SPAN_CLASSES];
+	int32_t room[GA_NUM_SPAN_CLASSES];
+	uint32_t cap[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
 	uint32_t busy;
 	uint32_t state; /* MCACHE_* */
-	/* Per span class: blocks handed out and taken back by this thread (flushed to the global
-	 * totals when the thread exits). */
-	uint64_t nmalloc[GA_NUM_SPAN_CLASSES];
+	/* Per span class: blocks taken back by this thread (every free; for the large classes 0 and 1
+	 * too), and the base of the handed-out count above (flushed to the global totals when the
+	 * thread exits). */
 	uint64_t nfree[GA_NUM_SPAN_CLASSES];
+	int64_t nmalloc_base[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
@@ -47,6 +50,22 @@ struct mcache {
 	int64_t large_live; /* bytes of live large blocks this thread allocated minus those it freed */
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
+
+GA_INLINE uint32_t mcache_list_count(const struct mcache *c, uintptr_t sc)
+{
+	return (uint32_t)((int32_t)c->cap[sc] - c->room[sc]);
+}
+
+/* Blocks of span class sc this thread handed out (may be read, approximately, from another
+ * thread). */
+GA_INLINE uint64_t mcache_nmalloc(const struct mcache *c, uintptr_t sc)
+{
+	int64_t n = __atomic_load_n(&c->nmalloc_base[sc], __ATOMIC_RELAXED) +
+		    (int64_t)__atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED) -
+		    ((int64_t)__atomic_load_n(&c->cap[sc], __ATOMIC_RELAXED) -
+		     __atomic_load_n(&c->room[sc], __ATOMIC_RELAXED));
+	return n > 0 ? (uint64_t)n : 0;
+}
 
 GA_HIDDEN extern __thread struct mcache ga_mcache __attribute__((tls_model("initial-exec")));
 /* Random per-process value written into the second word of a block when it is freed (classes of
@@ -102,15 +121,13 @@ GA_INLINE void mcache_leave(struct mcache *c)
 /* Pop a block of span class sc; NULL when the list is empty or the thread is busy. */
 GA_INLINE void *mcache_pop(struct mcache *c, uintptr_t sc)
 {
-	struct mcache_list *l = &c->fl[sc];
 	if (GA_UNLIKELY(c->busy))
 		return NULL;
 	mcache_enter(c);
-	void *p = l->head;
+	void *p = c->head[sc];
 	if (GA_LIKELY(p)) {
-		l->head = ga_link_get(p);
-		l->room++;
-		c->nmalloc[sc]++;
+		c->head[sc] = ga_link_get(p);
+		c->room[sc]++;
 	}
 	mcache_leave(c);
 	if (p && sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
@@ -126,16 +143,15 @@ enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
  * room left; below 0 the list must be trimmed. */
 GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int keyed, uint64_t key)
 {
-	struct mcache_list *l = &c->fl[sc];
 	if (keyed) {
 		ga_track_open((char *)p + 8, 8);
 		((uint64_t *)p)[1] = key;
 		ga_track_close((char *)p + 8, 8);
 	}
-	ga_link_set(p, l->head);
-	l->head = p;
+	ga_link_set(p, c->head[sc]);
+	c->head[sc] = p;
 	c->nfree[sc]++;
-	return --l->room;
+	return --c->room[sc];
 }
 
 /* Push block p (the start of a slot of a small span of class sc) on this thread's list.
@@ -149,13 +165,12 @@ GA_INLINE int32_t mcache_list_push(struct mcache *c, void *p, uintptr_t sc, int 
  * mcache_free_slow(c, NULL, s). */
 GA_INLINE int mcache_push(struct mcache *c, void *p, uintptr_t sc, int keyed)
 {
-	struct mcache_list *l = &c->fl[sc];
 	uint64_t key = ga_free_key;
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
 	/* Keyed classes: the key catches a second free of any listed block. The 8-byte class: only a
 	 * second free of the list head is caught here (the others when they go back to the span). */
-	if (GA_UNLIKELY(c->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : p == l->head))) {
+	if (GA_UNLIKELY(c->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : p == c->head[sc]))) {
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;
@@ -202,7 +217,7 @@ GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages
 		return NULL;
 	large_stack_remove(c, k - 1);
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
-	c->nmalloc[0]++;
+	c->nmalloc_base[0]++;
 	c->large_live += (int64_t)s->elemsize;
 	return s;
 }

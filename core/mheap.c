@@ -156,9 +156,8 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 		uint32_t pg = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT);
 		uint32_t n = GA_PAGES_PER_ARENA - pg < npages ? GA_PAGES_PER_ARENA - pg : npages;
 		for (uint32_t i = 0; i < n; i++) {
-			/* small spans: spanclass | index of the page in the span << 8 */
-			uint16_t info = !s ? 0 : mspan_is_large(s) ? s->spanclass
-						   : (uint16_t)(s->spanclass | (((base - s->base) >> GA_PAGE_SHIFT) + i) << 8);
+			uint32_t info = !s ? 0 : mspan_is_large(s) ? s->spanclass
+						   : s->spanclass | mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)) << 8;
 			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
 		}

@@ -35,7 +35,8 @@ void mspan_init(struct mspan *s, uintptr_t base, uint32_t npages, uint8_t spancl
 		s->divmagic = 0; /* one object: every offset is index 0 */
 		s->divides = 0;  /* unused: a large span's only block starts at base */
 	}
-	s->limit = base + s->nelems * s->elemsize;
+	s->limit = base + ((uintptr_t)npages << GA_PAGE_SHIFT);
+	s->objbase = s->limit - s->nelems * s->elemsize;
 	s->nwords = (uint8_t)((s->nelems + 63) / 64);
 	s->allocBits = s->bits;
 	s->freedBits = s->bits + s->nwords;

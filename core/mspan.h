@@ -21,9 +21,19 @@
 enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1, MSPAN_CACHED = 2 };
 enum { MSPAN_LIST_NONE = 0, MSPAN_LIST_PARTIAL = 1, MSPAN_LIST_FULL = 2 };
 
+/* Slot layout. The nelems slots end where the span ends; the span's waste (npages*8192 −
+ * nelems*elemsize, less than one slot) is at its start:
+ *     base            objbase                                   limit = base + npages*8192
+ *     | waste (< size) | slot 0 | slot 1 | ...  | slot nelems−1 |
+ * (Go puts slots at base and the waste at the end.) So an address inside the span is a slot start
+ * iff it is congruent to objbase modulo elemsize: no multiple of elemsize falls in the waste,
+ * and free() checks a pointer with one multiply and no bound (see heap_arena.pageClass).
+ * Waste is a multiple of the largest power of two dividing elemsize, so slots keep the alignment
+ * a size class promises. */
 struct mspan {
 	uintptr_t base;    /* first byte; 8 KiB aligned */
-	uintptr_t limit;   /* base + nelems*elemsize: end of slot data (tail waste excluded) */
+	uintptr_t objbase; /* slot 0: base + waste; base for a large span */
+	uintptr_t limit;   /* end of slot data: base + npages*8192 */
 	uintptr_t elemsize;/* class size; for a large span (class 0), npages*8192 */
 	struct mspan *next, *prev; /* mcentral list links; under that mcentral's lock */
 	uint64_t divides;  /* ceil(2^64/elemsize): off is a multiple of elemsize iff off*divides < divides
@@ -54,18 +64,27 @@ GA_INLINE int mspan_is_large(const struct mspan *s)
 	return s->spanclass < 2;
 }
 
-/* Slot index of address p inside s (p ≥ s->base). */
+/* Slot index of address p inside s (objbase ≤ p < limit). */
 GA_INLINE uintptr_t mspan_obj_index(const struct mspan *s, uintptr_t p)
 {
-	return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+	return (uintptr_t)(((uint64_t)(p - s->objbase) * s->divmagic) >> 32);
 }
 
-/* Is p the start of a slot of small span s? Exact for base ≤ p; callers get s from span_of(p),
- * so p is in s's pages, or (p beyond 2^48, index wrapped) p > s->limit, which fails. */
+/* Is p the start of a slot of small span s? Callers get s from span_of(p), so p is in s's pages
+ * (possibly in the waste before objbase), or (p beyond 2^48, index wrapped) anywhere: the
+ * bound check rejects both. */
 GA_INLINE int mspan_is_slot_start(const struct mspan *s, uintptr_t p)
 {
-	uint64_t off = p - s->base;
-	return off * s->divides < s->divides && p < s->limit;
+	uint64_t off = p - s->objbase;
+	return off < s->limit - s->objbase && off * s->divides < s->divides;
+}
+
+/* (page − objbase) mod elemsize, for a page of small span s (heap_arena.pageClass). */
+GA_INLINE uint32_t mspan_page_phase(const struct mspan *s, uintptr_t page)
+{
+	if (page >= s->objbase)
+		return (uint32_t)((page - s->objbase) % s->elemsize);
+	return (uint32_t)((s->elemsize - (s->objbase - page) % s->elemsize) % s->elemsize);
 }
 
 /* Prime allocCache for the window of 64 slots that holds freeindex. */
@@ -91,7 +110,7 @@ GA_INLINE void *mspan_next_free_fast(struct mspan *s)
 		return 0; /* window exhausted: the slow path refills it */
 	s->allocCache = (cache >> tz) >> 1;
 	atomic_store_explicit(&s->freeindex, (uint16_t)nxt, memory_order_relaxed);
-	return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+	return (void *)(s->objbase + (uintptr_t)idx * s->elemsize);
 }
 
 /* Go's nextFreeIndex: next free slot index, refilling the window; nelems when full. */

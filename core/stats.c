@@ -30,7 +30,7 @@ void stats_count_large_malloc(struct mspan *s)
 {
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE) {
-		c->nmalloc[s->spanclass]++;
+		c->nmalloc_base[s->spanclass]++;
 		c->large_live += (int64_t)s->elemsize;
 		return;
 	}
@@ -62,9 +62,10 @@ void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
 void stats_fold_exited(struct mcache *c)
 {
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		atomic_fetch_add_explicit(&g.nmalloc[sc], c->nmalloc[sc], memory_order_relaxed);
+		atomic_fetch_add_explicit(&g.nmalloc[sc], mcache_nmalloc(c, sc), memory_order_relaxed);
 		atomic_fetch_add_explicit(&g.nfree[sc], c->nfree[sc], memory_order_relaxed);
-		c->nmalloc[sc] = c->nfree[sc] = 0;
+		c->nfree[sc] = 0;
+		c->nmalloc_base[sc] = -(int64_t)mcache_list_count(c, sc);
 	}
 	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)c->large_live, memory_order_relaxed);
 	c->large_live = 0;
@@ -79,7 +80,7 @@ static void add_cache(struct mcache *c, void *arg)
 {
 	struct per_class *pc = arg;
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		pc->nmalloc[sc >> 1] += __atomic_load_n(&c->nmalloc[sc], __ATOMIC_RELAXED);
+		pc->nmalloc[sc >> 1] += mcache_nmalloc(c, sc);
 		pc->nfree[sc >> 1] += __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
 	}
 	pc->large_live += __atomic_load_n(&c->large_live, __ATOMIC_RELAXED);

@@ -332,6 +332,8 @@ GA_NOINLINE static void free_small_slow(void *p, int pushed)
  * class (too small for the key), or a pointer goalloc does not know. */
 GA_NOINLINE static void free_other(void *p)
 {
+	if (!p)
+		return;
 	struct mspan *s = span_of((uintptr_t)p);
 	if (!s)
 		return free_unknown(p);
@@ -345,20 +347,20 @@ GA_NOINLINE static void free_other(void *p)
 		free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
 
-/* The free fast path: arena index → the page's class and place in its span → slot check → one
- * push on this thread's list. The mspan record itself is not read. */
+/* The free fast path: arena index → the page's class and phase → slot check → one push on
+ * this thread's list. The mspan record itself is not read. free(NULL) is found in free_other:
+ * address 0 is in no arena. */
 GA_EXPORT void goalloc_free(void *p)
 {
-	if (GA_UNLIKELY(!p))
-		return;
 	uintptr_t info = page_class_of((uintptr_t)p);
 	uintptr_t sc = info & 0xff;
-	if (GA_UNLIKELY(sc <= 3)) /* free page, no arena, large span or the 8-byte class */
+	if (GA_UNLIKELY(sc <= 3)) /* NULL, no arena, free page, large span or the 8-byte class */
 		return free_other(p);
-	/* offset from the span's base: offset in the page + the page's index in the span */
-	uintptr_t off = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) | ((info >> 8) << GA_PAGE_SHIFT);
-	const struct ga_slot_check *k = &ga_slot_check[sc];
-	if (GA_UNLIKELY(off * k->divides >= k->divides || off >= k->slots_end))
+	/* p is a slot start iff its offset in the page plus the page's phase is a multiple of the
+	 * class size (see the slot layout in core/mspan.h); the sum is below 2^16 */
+	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
+	uint64_t divides = ga_slot_divides[sc];
+	if (GA_UNLIKELY(x * divides >= divides))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
 	int r = mcache_push(&ga_mcache, p, sc, 1);
@@ -396,13 +398,14 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
 		}
 		return 0;
 	}
-	uintptr_t off = (uintptr_t)p - s->base;
-	if (off >= (uintptr_t)s->npages << GA_PAGE_SHIFT)
-		return 0; /* p is outside the 48-bit space and only aliases this span's page */
+	/* (p may be outside the 48-bit space and only alias this span's page, or, in a small span,
+	 * lie in the waste before the first slot) */
+	uintptr_t off = (uintptr_t)p - s->objbase;
+	if (off >= s->limit - s->objbase)
+		return 0;
 	if (mspan_is_large(s))
 		return s->elemsize - off;
-	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
-	return i < s->nelems ? s->elemsize - (off - i * s->elemsize) : 0;
+	return s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
 }
 
 /* ---- calloc / realloc -------------------------------------------------------------------- */

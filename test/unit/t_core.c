@@ -19,24 +19,38 @@ static void test_divmagic(void)
 {
 	int bad = 0;
 	for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
-		struct mspan s = {.base = 1ul << 30, .divmagic = ga_class_to_divmagic[c]};
+		struct mspan s = {.objbase = 1ul << 30, .divmagic = ga_class_to_divmagic[c]};
 		uintptr_t span = (uintptr_t)ga_class_to_npages[c] << GA_PAGE_SHIFT;
 		for (uintptr_t off = 0; off <= span; off++)
-			if (mspan_obj_index(&s, s.base + off) != off / ga_class_to_size[c])
+			if (mspan_obj_index(&s, s.objbase + off) != off / ga_class_to_size[c])
 				bad++;
 	}
 	ok(bad == 0, "obj index by multiply-and-shift is exact for every offset of every class (%d bad)", bad);
 	bad = 0;
+	int bad_layout = 0, bad_phase = 0;
 	for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
-		struct mspan s = {.base = 1ul << 30, .elemsize = ga_class_to_size[c]};
-		s.divides = UINT64_MAX / s.elemsize + 1;
-		uintptr_t span = (uintptr_t)ga_class_to_npages[c] << GA_PAGE_SHIFT;
-		s.limit = s.base + span / s.elemsize * s.elemsize;
-		for (uintptr_t off = 0; off <= span; off++)
-			if (mspan_is_slot_start(&s, s.base + off) != (off % s.elemsize == 0 && s.base + off < s.limit))
-				bad++;
+		struct mspan *s = malloc(mspan_record_size(mspan_nwords_for_class(GA_SPANCLASS(c, 0))));
+		uintptr_t base = 1ul << 30, span = (uintptr_t)ga_class_to_npages[c] << GA_PAGE_SHIFT;
+		mspan_init(s, base, ga_class_to_npages[c], GA_SPANCLASS(c, 0));
+		uintptr_t size = s->elemsize, waste = s->objbase - base;
+		/* slots end where the span ends; the waste, below one slot, keeps the class's alignment */
+		bad_layout += s->limit != base + span || waste >= size || waste % (size & -size) != 0 ||
+			      s->objbase + s->nelems * size != s->limit;
+		uint64_t divides = UINT64_MAX / size + 1;
+		for (uintptr_t off = 0; off <= span; off++) {
+			uintptr_t p = base + off;
+			int slot = p >= s->objbase && p < s->limit && (p - s->objbase) % size == 0;
+			bad += mspan_is_slot_start(s, p) != slot;
+			if (off < span) { /* free()'s test: page offset + the page's phase, one multiply */
+				uint64_t x = (p & (GA_PAGE_SIZE - 1)) + mspan_page_phase(s, p & ~(uintptr_t)(GA_PAGE_SIZE - 1));
+				bad_phase += (x * divides < divides) != slot || x >= 1u << 16;
+			}
+		}
+		free(s);
 	}
+	ok(bad_layout == 0, "slots end at the span's end, waste below one slot and aligned (%d bad classes)", bad_layout);
 	ok(bad == 0, "slot-start test by one multiply is exact for every offset of every class (%d bad)", bad);
+	ok(bad_phase == 0, "free()'s page-phase test is exact for every offset of every class (%d bad)", bad_phase);
 }
 
 static void test_arena_index(void)
@@ -50,12 +64,15 @@ static void test_arena_index(void)
 	ok(span_of(s->base) == s && span_of(s->base + 4097) == s && span_of(s->base + GA_PAGE_SIZE - 1) == s,
 	   "span_of maps every byte of the span to it");
 	ok(span_of(s->base + GA_PAGE_SIZE) != s, "the next page is not the span's");
-	ok(page_class_of(s->base + 100) == GA_SPANCLASS(5, 0), "pageClass of a one-page span is its spanclass");
+	ok((page_class_of(s->base + 100) & 0xff) == GA_SPANCLASS(5, 0) &&
+	   page_class_of(s->base + 100) >> 8 == mspan_page_phase(s, s->base),
+	   "pageClass of a one-page span: its spanclass and phase");
 	struct mspan *m = mheap_alloc_span(ga_class_to_npages[65], GA_SPANCLASS(65, 1), 1); /* 10 pages */
 	int good = m != NULL;
 	for (unsigned i = 0; m && i < m->npages; i++)
-		good &= page_class_of(m->base + i * GA_PAGE_SIZE + 17) == (GA_SPANCLASS(65, 1) | i << 8);
-	ok(good, "pageClass of each page of a 10-page span: spanclass | page index << 8");
+		good &= page_class_of(m->base + i * GA_PAGE_SIZE + 17) ==
+			(GA_SPANCLASS(65, 1) | mspan_page_phase(m, m->base + i * GA_PAGE_SIZE) << 8);
+	ok(good, "pageClass of each page of a 10-page span: spanclass | the page's phase << 8");
 	if (m) {
 		mheap_free_span(m);
 		ok(page_class_of(m->base) == 0, "a freed page's pageClass is 0");
@@ -66,7 +83,7 @@ static void test_arena_index(void)
 	ok(arena_of((uintptr_t)1 << 48) == NULL && arena_of(~(uintptr_t)0) == NULL,
 	   "addresses outside the 48-bit space are in no arena");
 	uintptr_t alias = s->base + ((uintptr_t)1 << 48); /* span_of's index wraps for such addresses */
-	ok(span_of(alias) == s && !mspan_is_slot_start(s, alias) && mspan_is_slot_start(s, s->base + 48),
+	ok(span_of(alias) == s && !mspan_is_slot_start(s, alias) && mspan_is_slot_start(s, s->objbase + 48),
 	   "an address aliasing the span from beyond 2^48 fails the slot check that free() makes");
 	ok(arena_of(a->base + GA_ARENA_SIZE + ((uintptr_t)1 << 40)) == NULL, "an address between arenas is in none");
 	mheap_free_span(s);
@@ -162,7 +179,7 @@ static void test_span_bits(void)
 		void *p = mspan_next_free_fast(s);
 		unsigned idx;
 		if (p)
-			idx = (unsigned)(((uintptr_t)p - s->base) / 16);
+			idx = (unsigned)(((uintptr_t)p - s->objbase) / 16);
 		else
 			idx = mspan_next_free_index(s);
 		if (idx >= 512)
@@ -214,7 +231,7 @@ static void test_mcentral(void)
 	void *blocks[128];
 	unsigned n = 0;
 	for (unsigned i; (i = mspan_next_free_index(s)) < s->nelems;)
-		blocks[n++] = (void *)(s->base + i * s->elemsize);
+		blocks[n++] = (void *)(s->objbase + i * s->elemsize);
 	ok(n == 128, "all 128 slots handed out");
 	/* Two frees while cached land in freedBits; uncaching settles them. */
 	*(void **)blocks[3] = blocks[7];
@@ -240,7 +257,7 @@ static void test_mcentral(void)
 	struct mspan *t = mcentral_cache_span(c); /* takes the spare */
 	struct mspan *u = mcentral_cache_span(c); /* a new one from the heap */
 	ok(t == s && u && u != s, "spare first, then a fresh span");
-	void *one = (void *)(u->base + mspan_next_free_index(u) * u->elemsize);
+	void *one = (void *)(u->objbase + mspan_next_free_index(u) * u->elemsize);
 	mcentral_uncache_span(c, t); /* empty, no other partial: stays as spare */
 	mcentral_uncache_span(c, u); /* one block: partial */
 	*(void **)one = NULL;
@@ -257,7 +274,7 @@ static void test_transfer_cache(void)
 	void *blocks[64];
 	unsigned n = 0;
 	for (unsigned i; (i = mspan_next_free_index(s)) < s->nelems;)
-		blocks[n++] = (void *)(s->base + i * s->elemsize);
+		blocks[n++] = (void *)(s->objbase + i * s->elemsize);
 	mcentral_uncache_span(c, s);
 	for (unsigned i = 0; i < 64; i++)
 		*(void **)blocks[i] = (i % 8 == 7) ? NULL : blocks[i + 1];
