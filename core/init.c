@@ -19,17 +19,16 @@
 _Atomic int ga_inited;
 static _Atomic long init_tid;
 
-uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1];
+uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
 
 /* C's alignment rule over Go's table: a block of n ≥ 9 bytes must be 16-aligned, so such a
  * request is looked up as round_up(n, 16) — class 24 never serves malloc; 1..8 bytes take class
  * 8. Above 1024 bytes every class is a multiple of 128 and Go's own table is used as is. */
 static void fill_malloc_classes(void)
 {
-	for (unsigned i = 0; i <= GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV; i++) {
-		unsigned n = i * 8;
+	for (unsigned n = 0; n <= GA_SMALL_SIZE_MAX; n++) {
 		unsigned c = n <= 8 ? 1 : ga_size_to_class8[ga_align_up(n, 16) / 8];
-		ga_malloc_sc8[i] = GA_SPANCLASS(c, 0);
+		ga_malloc_sc[n] = GA_SPANCLASS(c, 0);
 	}
 }
 

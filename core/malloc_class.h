@@ -4,8 +4,10 @@
 #define GA_MALLOC_CLASS_H
 #include "ga.h"
 
-/* [(n + 7) / 8] for n ≤ 1024: the scan span class serving malloc(n). All zero until start-up. */
-GA_HIDDEN extern uint8_t ga_malloc_sc8[GA_SMALL_SIZE_MAX / GA_SMALL_SIZE_DIV + 1];
+/* [n] for n ≤ 1024: the scan span class serving malloc(n). All zero until start-up. Indexed by
+ * the size itself (1 KiB of table) rather than by (n + 7) / 8, which saves malloc two
+ * instructions. */
+GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
 
 /* [k][c]: the smallest size class ≥ c whose size is a multiple of 2^k (so every slot is 2^k
  * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
@@ -20,7 +22,7 @@ GA_HIDDEN extern uint64_t ga_slot_divides[GA_NUM_SPAN_CLASSES];
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
-		return ga_malloc_sc8[(n + 7) >> 3];
+		return ga_malloc_sc[n];
 	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
 }
 #endif

@@ -283,10 +283,10 @@ GA_EXPORT void *goalloc_malloc(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return malloc_medium(n);
-	uint8_t sc = ga_malloc_sc8[(n + 7) >> 3];
+	uint8_t sc = ga_malloc_sc[n];
 	void *p = mcache_pop(&ga_mcache, sc);
 	if (GA_UNLIKELY(!p))
-		return small_alloc_slow(n, sc);
+		return small_alloc_slow(n, 0); /* (0: it finds sc again, so sc need not be kept here) */
 	track_block(p, sc);
 	return p;
 }
@@ -304,7 +304,7 @@ GA_HIDDEN void *ga_new(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return new_slow(n);
-	uint8_t sc = ga_malloc_sc8[(n + 7) >> 3];
+	uint8_t sc = ga_malloc_sc[n];
 	sc = sc < GA_SPANCLASS(2, 0) ? GA_SPANCLASS(2, 0) : sc;
 	void *p = mcache_pop(&ga_mcache, sc);
 	if (GA_UNLIKELY(!p))
