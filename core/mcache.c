@@ -35,8 +35,8 @@ static void mcache_setup(struct mcache *c)
 {
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		uint32_t count = mcache_list_count(c, sc); /* blocks pushed before the set-up */
-		c->cap[sc] = list_cap((uint8_t)sc);
-		c->room[sc] = (int32_t)c->cap[sc] - (int32_t)count;
+		c->fl[sc].cap = list_cap((uint8_t)sc);
+		c->fl[sc].room = (int32_t)c->fl[sc].cap - (int32_t)count;
 	}
 	c->state = MCACHE_LIVE;
 	threads_register(c);
@@ -53,16 +53,16 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep)
 	void *rest;
 	uint32_t n = count - keep;
 	if (keep == 0) {
-		rest = c->head[sc];
-		c->head[sc] = NULL;
+		rest = c->fl[sc].head;
+		c->fl[sc].head = NULL;
 	} else {
-		void *p = c->head[sc];
+		void *p = c->fl[sc].head;
 		for (uint32_t i = 1; i < keep; i++)
 			p = ga_link_get(p);
 		rest = ga_link_get(p);
 		ga_link_set(p, NULL);
 	}
-	c->room[sc] = (int32_t)c->cap[sc] - (int32_t)keep;
+	c->fl[sc].room = (int32_t)c->fl[sc].cap - (int32_t)keep;
 	c->nmalloc_base[sc] -= n;
 	/* A trim parks the batch for the next thread that runs out; a full release (thread exit)
 	 * or a full transfer cache gives the blocks back to their spans. */
@@ -144,7 +144,7 @@ static void free_direct(void *p, struct mspan *s)
 static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 {
 	if (mcache_list_push(c, p, sc, sc > 3, ga_free_key) < 0)
-		flush_list(c, sc, c->cap[sc] / 2);
+		flush_list(c, sc, c->fl[sc].cap / 2);
 }
 
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
@@ -157,7 +157,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		}
 		if (sc > 3)
 			ga_track_open((char *)p + 8, 8);
-		if (p == c->head[sc] || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
+		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
 			ga_double_free(p);
 		if (sc > 3)
 			ga_track_close((char *)p + 8, 8);
@@ -173,7 +173,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {
-			flush_list(c, sc, c->cap[sc] / 2);
+			flush_list(c, sc, c->fl[sc].cap / 2);
 		} else { /* the thread's cache is gone: keep nothing */
 			stats_count_orphan_frees(sc, mcache_list_count(c, sc));
 			flush_list(c, sc, 0);
@@ -213,11 +213,11 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 static void carve_batch(struct mcache *c, uint8_t sc)
 {
 	struct mspan *s = c->alloc[sc];
-	int32_t n = (int32_t)(c->cap[sc] / 4);
+	int32_t n = (int32_t)(c->fl[sc].cap / 4);
 	if (n > 32)
 		n = 32;
-	if (n > c->room[sc])
-		n = c->room[sc];
+	if (n > c->fl[sc].room)
+		n = c->fl[sc].room;
 	void *first = NULL, *last = NULL; /* kept in address order: handed out ascending */
 	int32_t got = 0;
 	while (got < n) {
@@ -232,9 +232,9 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 		got++;
 	}
 	if (last) {
-		ga_link_set(last, c->head[sc]);
-		c->head[sc] = first;
-		c->room[sc] -= got;
+		ga_link_set(last, c->fl[sc].head);
+		c->fl[sc].head = first;
+		c->fl[sc].room -= got;
 		c->nmalloc_base[sc] += got;
 	}
 }
@@ -350,16 +350,16 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	}
 	mcache_enter(c);
 	drain_deferred(c);
-	void *p = c->head[sc];
+	void *p = c->fl[sc].head;
 	if (p) {
-		c->head[sc] = ga_link_get(p);
-		c->room[sc]++;
+		c->fl[sc].head = ga_link_get(p);
+		c->fl[sc].room++;
 	} else {
 		uint32_t n;
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			c->head[sc] = ga_link_get(p);
-			c->room[sc] -= (int32_t)n - 1;
+			c->fl[sc].head = ga_link_get(p);
+			c->fl[sc].room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
 		} else {
 			p = alloc_from_span(c, sc);
@@ -386,8 +386,8 @@ void mcache_thread_exit(void *arg)
 	drain_deferred(c);
 	mcache_release_all(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		c->cap[sc] = 0;
-		c->room[sc] = 0;
+		c->fl[sc].cap = 0;
+		c->fl[sc].room = 0;
 	}
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);
