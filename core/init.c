@@ -104,7 +104,6 @@ void ga_init_slow(void)
 	fill_malloc_classes();
 	fill_aligned_classes();
 	fill_class_checks();
-	mcentral_init_all();
 	ga_free_key = random_key();
 	options_init(NULL);
 	threads_init();

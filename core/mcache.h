@@ -83,6 +83,10 @@ GA_HIDDEN void mcache_release_all(struct mcache *c);
  * 0 if it is not kept (the caller gives it back to the mheap). */
 GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass);
 GA_HIDDEN int mcache_large_keep(struct mcache *c, struct mspan *s);
+/* Before asking the mheap for npages pages (busy raised): if the heap has fewer free pages
+ * holding data than that, it would grow into fresh memory while this thread keeps freed large
+ * spans resident; give those back first so they are reused. */
+GA_HIDDEN void mcache_large_drain_for(struct mcache *c, uint32_t npages);
 /* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a mapping
  * of its own, no lock taken. free/usable size recognise such blocks with the two below. */
 GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);

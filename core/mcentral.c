@@ -5,14 +5,13 @@
 #include "mheap.h"
 #include "track.h"
 
-struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
+/* All zero (an unlocked pthread mutex is all zero in glibc), so the records stay in .bss and a
+ * class's record costs memory only once the class is used: 136 records are 87 KiB. */
+struct mcentral ga_central[GA_NUM_SPAN_CLASSES] = {[0 ... GA_NUM_SPAN_CLASSES - 1] = {.lock = GA_LOCK_INIT}};
 
-void mcentral_init_all(void)
+static uint8_t spanclass_of(const struct mcentral *c)
 {
-	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++) {
-		ga_lock_reinit(&ga_central[i].lock);
-		ga_central[i].spanclass = (uint8_t)i;
-	}
+	return (uint8_t)(c - ga_central);
 }
 
 static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
@@ -61,8 +60,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 		return s;
 	}
 	ga_unlock(&c->lock);
-	unsigned sizeclass = GA_SPANCLASS_SIZECLASS(c->spanclass);
-	s = mheap_alloc_span(ga_class_to_npages[sizeclass], c->spanclass, 1);
+	unsigned sizeclass = GA_SPANCLASS_SIZECLASS(spanclass_of(c));
+	s = mheap_alloc_span(ga_class_to_npages[sizeclass], spanclass_of(c), 1);
 	if (!s)
 		return NULL;
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
@@ -136,7 +135,7 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 
 int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 {
-	uint64_t bytes = (uint64_t)n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(c->spanclass)];
+	uint64_t bytes = (uint64_t)n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(spanclass_of(c))];
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k == MCENTRAL_MAX_BATCHES || c->batch_bytes + bytes > MCENTRAL_BATCH_BYTES) {
@@ -164,7 +163,7 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		struct mcentral_batch *b = &c->batches[k - 1];
 		list = b->head;
 		*n = b->n;
-		c->batch_bytes -= (uint64_t)b->n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(c->spanclass)];
+		c->batch_bytes -= (uint64_t)b->n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(spanclass_of(c))];
 	}
 	ga_unlock(&c->lock);
 	return list;

@@ -23,8 +23,7 @@ struct mcentral {
 	ga_lock_t lock;
 	struct mspan *partial; /* uncached spans with ≥ 1 free slot (allocCount < nelems) */
 	struct mspan *full;    /* uncached spans with no free slot */
-	uint32_t npartial, nfull;
-	uint8_t spanclass;
+	uint32_t npartial, nfull; /* (the span class is the record's index in ga_central) */
 	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
 	uint64_t batch_bytes;  /* blocks × size over all batches */
 	struct mcentral_batch batches[MCENTRAL_MAX_BATCHES];
@@ -32,7 +31,6 @@ struct mcentral {
 
 GA_HIDDEN extern struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
 
-GA_HIDDEN void mcentral_init_all(void);
 /* A span with free slots for an mcache (Go: cacheSpan): freeindex and allocCache primed,
  * incache set. NULL when out of memory. */
 GA_HIDDEN struct mspan *mcentral_cache_span(struct mcentral *c);

@@ -20,6 +20,9 @@ static struct {
 	struct fixalloc spanalloc[NUM_RECORD_KINDS];
 	int inited;
 	uint64_t pages_inuse, spans_inuse, arena_bytes;
+	/* Free pages that hold data (pageDirty set, pageAlloc clear): what a new span can reuse
+	 * before the heap touches fresh memory. Written under lock, read without. */
+	_Atomic uint64_t free_dirty;
 } mheap = {.lock = GA_LOCK_INIT};
 
 static unsigned record_kind(unsigned nwords)
@@ -165,13 +168,18 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 			unsigned b = p % 64, e = (pg + n - (p - b) < 64) ? (unsigned)(pg + n - (p - b)) : 64;
 			uint64_t m = bit_range(b, e);
 			uint32_t w = p / 64;
+			uint64_t reused = a->pageDirty[w] & m;
+			uint64_t free_dirty = atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
 			if (s) {
 				a->pageAlloc[w] |= m;
-				dirty |= (a->pageDirty[w] & m) != 0;
+				dirty |= reused != 0;
 				a->pageDirty[w] |= m;
+				free_dirty -= (uint64_t)__builtin_popcountll(reused);
 			} else {
 				a->pageAlloc[w] &= ~m;
+				free_dirty += (uint64_t)__builtin_popcountll(reused);
 			}
+			atomic_store_explicit(&mheap.free_dirty, free_dirty, memory_order_relaxed);
 			p += e - b;
 		}
 		if (s)
@@ -346,12 +354,18 @@ size_t mheap_release_free(void)
 				released += (size_t)(e - b) << GA_PAGE_SHIFT;
 				uint64_t m = bit_range(b, e);
 				a->pageDirty[w] &= ~m;
+				atomic_fetch_sub_explicit(&mheap.free_dirty, e - b, memory_order_relaxed);
 				rel &= ~m;
 			}
 		}
 	}
 	ga_unlock(&mheap.lock);
 	return released;
+}
+
+uint64_t mheap_reusable_pages(void)
+{
+	return atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
 }
 
 void mheap_fork_prepare(void) { ga_lock(&mheap.lock); }

@@ -25,6 +25,9 @@ GA_HIDDEN void mheap_free_span(struct mspan *s);
  * tail back. Returns 1 on success (s->npages, elemsize and limit updated), 0 if it cannot grow. */
 GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages);
 GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
+/* Free pages that hold data: a span of up to this many pages can be served without touching
+ * fresh memory (approximate: read without the lock). */
+GA_HIDDEN uint64_t mheap_reusable_pages(void);
 /* Release every free page to the OS (malloc_trim). Returns bytes released. */
 GA_HIDDEN size_t mheap_release_free(void);
 GA_HIDDEN void mheap_fork_prepare(void);

@@ -83,8 +83,10 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 	}
 	mcache_enter(c);
 	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass) : NULL;
-	if (!s)
+	if (!s) {
+		mcache_large_drain_for(c, (uint32_t)(npages + align_pages - 1));
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
+	}
 	mcache_leave(c);
 	if (!s) {
 		errno = ENOMEM;

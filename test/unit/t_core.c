@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "mcentral.h"
+#include "mcache.h"
 #include "mheap.h"
 #include "mspan.h"
 #include "tap.h"
@@ -298,6 +299,31 @@ static void test_transfer_cache(void)
 	ok(s->allocCount == 0 || span_of(s->base) != s, "and every block went back to its span");
 }
 
+/* A thread's cached large spans go back to the mheap before the heap would touch fresh pages. */
+static void test_large_drain(void)
+{
+	struct mcache *c = &ga_mcache;
+	struct mspan *s = mheap_alloc_span(64, GA_SPANCLASS(0, 0), 1);
+	ok(s != NULL, "a 64-page large span");
+	uint64_t before = mheap_reusable_pages();
+	mcache_enter(c);
+	ok(mcache_large_keep(c, s) && c->nlarge == 1, "kept in the thread's large-span cache");
+	mcache_large_drain_for(c, (uint32_t)before); /* the heap can serve this many without growing */
+	ok(c->nlarge == 1 && span_of(s->base) == s, "kept while the heap has that many reusable pages");
+	mcache_large_drain_for(c, (uint32_t)before + 1); /* this would grow the heap */
+	mcache_leave(c);
+	ok(c->nlarge == 0 && c->large_bytes == 0 && span_of(s->base) == NULL,
+	   "given back when the heap would grow into fresh pages");
+	ok(mheap_reusable_pages() == before + 64, "its 64 written pages are now reusable (%llu -> %llu)",
+	   (unsigned long long)before, (unsigned long long)mheap_reusable_pages());
+	uintptr_t base = s->base;
+	struct mspan *t = mheap_alloc_span(64, GA_SPANCLASS(0, 0), 1);
+	ok(t && t->base <= base && mheap_reusable_pages() <= before,
+	   "the next span of that size reuses written pages");
+	if (t)
+		mheap_free_span(t);
+}
+
 int main(void)
 {
 	test_divmagic();
@@ -307,5 +333,6 @@ int main(void)
 	test_span_bits();
 	test_mcentral();
 	test_transfer_cache();
+	test_large_drain();
 	return done_testing();
 }
