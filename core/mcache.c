@@ -44,12 +44,17 @@ static void mcache_setup(struct mcache *c)
 
 /* ---- Returning blocks ------------------------------------------------------------------ */
 
-/* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral. */
-static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep)
+/* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral: parked as
+ * one batch in the transfer cache for the next thread that runs out (park), or straight back to
+ * their spans (thread exit, or a full transfer cache). The list's bound becomes cap. */
+static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap, int park)
 {
 	uint32_t count = mcache_list_count(c, sc);
-	if (count <= keep)
+	c->fl[sc].cap = cap;
+	if (count <= keep) {
+		c->fl[sc].room = (int32_t)cap - (int32_t)count;
 		return;
+	}
 	void *rest;
 	uint32_t n = count - keep;
 	if (keep == 0) {
@@ -62,13 +67,39 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep)
 		rest = ga_link_get(p);
 		ga_link_set(p, NULL);
 	}
-	c->fl[sc].room = (int32_t)c->fl[sc].cap - (int32_t)keep;
+	c->fl[sc].room = (int32_t)cap - (int32_t)keep;
 	c->nmalloc_base[sc] -= n;
-	/* A trim parks the batch for the next thread that runs out; a full release (thread exit)
-	 * or a full transfer cache gives the blocks back to their spans. */
-	if (keep && mcentral_put_batch(&ga_central[sc], rest, n))
+	if (park && mcentral_put_batch(&ga_central[sc], rest, n))
 		return;
 	mcentral_free_list(&ga_central[sc], rest, n);
+}
+
+/* The bound of a list that only receives frees: an eighth of the full bound, at least 16 blocks
+ * (or the full bound if that is smaller). */
+static uint32_t freeonly_cap(uint8_t sc)
+{
+	uint32_t full = list_cap(sc), cap = full / 8;
+	return cap >= 16 ? cap : full < 16 ? full : 16;
+}
+
+/* List sc went over its bound. Normally keep half and park the rest. But a thread that has
+ * handed out no block of the class since the list's last overflow, two overflows in a row, only
+ * frees it (a consumer of blocks other threads allocate): holding blocks for it is memory
+ * nobody reuses, so it keeps none and its bound drops to freeonly_cap until it allocates from
+ * the class again (mcache_alloc_slow restores the bound). */
+static void trim_list(struct mcache *c, uint8_t sc)
+{
+	uint64_t handed = mcache_nmalloc(c, sc);
+	if (handed != c->nmalloc_at_overflow[sc]) {
+		c->nmalloc_at_overflow[sc] = handed;
+		c->freeonly_overflows[sc] = 0;
+	} else if (c->freeonly_overflows[sc] < 2) {
+		c->freeonly_overflows[sc]++;
+	}
+	if (c->freeonly_overflows[sc] >= 2)
+		flush_list(c, sc, 0, freeonly_cap(sc), 1);
+	else
+		flush_list(c, sc, c->fl[sc].cap / 2, c->fl[sc].cap, 1);
 }
 
 static void drain_deferred(struct mcache *c);
@@ -122,7 +153,7 @@ void mcache_release_all(struct mcache *c)
 {
 	large_drain(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		flush_list(c, (uint8_t)sc, 0);
+		flush_list(c, (uint8_t)sc, 0, c->fl[sc].cap, 0);
 		if (c->alloc[sc]) {
 			mcentral_uncache_span(&ga_central[sc], c->alloc[sc]);
 			c->alloc[sc] = NULL;
@@ -153,7 +184,7 @@ static void free_direct(void *p, struct mspan *s)
 static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 {
 	if (mcache_list_push(c, p, sc, sc > 3, ga_free_key) < 0)
-		flush_list(c, sc, c->fl[sc].cap / 2);
+		trim_list(c, sc);
 }
 
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
@@ -182,10 +213,10 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {
-			flush_list(c, sc, c->fl[sc].cap / 2);
+			trim_list(c, sc);
 		} else { /* the thread's cache is gone: keep nothing */
 			stats_count_orphan_frees(sc, mcache_list_count(c, sc));
-			flush_list(c, sc, 0);
+			flush_list(c, sc, 0, c->fl[sc].cap, 0);
 		}
 	}
 	drain_deferred(c);
@@ -365,7 +396,12 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		c->fl[sc].head = ga_link_get(p);
 		c->fl[sc].room++;
 	} else {
-		uint32_t n;
+		uint32_t n, full = list_cap(sc);
+		if (c->fl[sc].cap < full) { /* the thread allocates this class again: full bound */
+			c->fl[sc].room += (int32_t)(full - c->fl[sc].cap);
+			c->fl[sc].cap = full;
+			c->freeonly_overflows[sc] = 0;
+		}
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
 			c->fl[sc].head = ga_link_get(p);

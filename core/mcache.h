@@ -43,6 +43,10 @@ struct mcache {
 	uint64_t nfree[GA_NUM_SPAN_CLASSES];
 	int64_t nmalloc_base[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
+	/* Per span class, for the overflow policy (mcache.c, trim_list): blocks handed out as of the
+	 * list's last overflow, and how many overflows in a row saw none handed out since. */
+	uint64_t nmalloc_at_overflow[GA_NUM_SPAN_CLASSES];
+	uint8_t freeonly_overflows[GA_NUM_SPAN_CLASSES];
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all. */
 	struct mspan *large[8]; /* [0, nlarge): oldest first */

@@ -324,6 +324,37 @@ static void test_large_drain(void)
 		mheap_free_span(t);
 }
 
+/* A thread that only frees a class (a consumer) stops holding a full list of it. */
+static void test_freeonly_list(void)
+{
+	struct mcache *c = &ga_mcache;
+	uint8_t sc = GA_SPANCLASS(4, 0); /* 32 bytes */
+	enum { N = 1600 };
+	static void *blocks[N];
+	int got = 1;
+	for (unsigned i = 0; i < N; i++)
+		got &= (blocks[i] = mcache_alloc(c, sc, 32)) != NULL;
+	ok(got, "%d blocks of 32 bytes from the thread's cache", N);
+	uint32_t full = c->fl[sc].cap;
+	for (unsigned i = 0; i < N; i++) {
+		int r = mcache_push(c, blocks[i], sc, 1);
+		if (r != MCACHE_PUSHED)
+			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
+	}
+	uint32_t shrunk = c->fl[sc].cap;
+	ok(full >= 64 && shrunk == full / 8 && mcache_list_count(c, sc) <= shrunk,
+	   "after overflows with no malloc between, the list bound drops to an eighth (%u -> %u, %u listed)",
+	   full, shrunk, mcache_list_count(c, sc));
+	while (c->fl[sc].head)
+		mcache_alloc(c, sc, 32);
+	void *p = mcache_alloc(c, sc, 32); /* a miss: the thread allocates this class again */
+	ok(p && c->fl[sc].cap == full && mcache_list_count(c, sc) <= full,
+	   "the first miss after that restores the full bound (%u)", c->fl[sc].cap);
+	uint64_t handed = mcache_nmalloc(c, sc), freed = c->nfree[sc];
+	ok(handed >= N && handed - freed < 200, "blocks handed out and taken back still add up (%llu, %llu)",
+	   (unsigned long long)handed, (unsigned long long)freed);
+}
+
 int main(void)
 {
 	test_divmagic();
@@ -334,5 +365,6 @@ int main(void)
 	test_mcentral();
 	test_transfer_cache();
 	test_large_drain();
+	test_freeonly_list();
 	return done_testing();
 }
