@@ -52,8 +52,8 @@ GA_EXPORT void *_Znwm(size_t n) { return ga_new(n); }
 GA_EXPORT void *_Znam(size_t n) { return ga_new(n); }
 GA_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
-GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return new_impl(n, a, 0); }
-GA_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return new_impl(n, a, 0); }
+GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return ga_new_aligned(n, a); }
+GA_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return ga_new_aligned(n, a); }
 GA_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const struct nothrow_t *t)
 {
 	(void)t;

@@ -509,9 +509,27 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 
 /* ---- Aligned allocation ------------------------------------------------------------------ */
 
+/* The fast path of aligned allocation, for n ≤ 1024 and a power of two `align` from 32 to 4096
+ * (8 and 16 are malloc's own): one pop from the list of the smallest class whose size is a
+ * multiple of align (spans are page aligned and a class's slots keep its size's alignment).
+ * NULL on a miss, and before start-up (the tables are zero and class 0's list is empty). */
+GA_INLINE void *aligned_small_fast(size_t align, size_t n)
+{
+	if (n > GA_SMALL_SIZE_MAX || align - 32 > GA_PAGE_SIZE / 2 - 32)
+		return NULL;
+	unsigned c = ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_sc[n])];
+	void *p = mcache_pop(&ga_mcache, GA_SPANCLASS(c, 0));
+	if (p)
+		track_block(p, GA_SPANCLASS(c, 0));
+	return p;
+}
+
 /* n bytes aligned to `align` (a power of two). */
 static void *aligned_alloc_pow2(size_t align, size_t n)
 {
+	void *p = aligned_small_fast(align, n);
+	if (GA_LIKELY(p))
+		return p;
 	if (n > (size_t)PTRDIFF_MAX || align > ((size_t)1 << 40)) {
 		errno = ENOMEM;
 		return NULL;
@@ -539,10 +557,22 @@ static size_t pow2_at_least(size_t a)
 	return p;
 }
 
+static int posix_memalign_slow(void **out, size_t align, size_t n);
+
 GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
+	void *p = aligned_small_fast(align, n);
+	if (GA_LIKELY(p)) {
+		*out = p;
+		return 0;
+	}
+	return posix_memalign_slow(out, align, n);
+}
+
+GA_NOINLINE static int posix_memalign_slow(void **out, size_t align, size_t n)
+{
 	int saved = errno;
 	void *p = aligned_alloc_pow2(align, n);
 	if (!p) {
@@ -563,6 +593,21 @@ GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
 	}
 	return aligned_alloc_pow2(a, n);
 }
+
+#ifndef GOALLOC_NO_LIBC_NAMES
+/* operator new(n, align_val_t) (the throwing forms): the aligned fast path, without an extra
+ * call. C++ guarantees align is a power of two. */
+GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
+{
+	if (align <= 16)
+		return ga_new(n);
+	void *p = aligned_small_fast(align, n);
+	if (GA_LIKELY(p))
+		return p;
+	p = goalloc_aligned_alloc(align, n);
+	return GA_LIKELY(p) ? p : ga_new_failed(n, align, 0);
+}
+#endif
 
 GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 {
