@@ -57,15 +57,25 @@ GA_INLINE struct mspan *span_of(uintptr_t p)
 				    memory_order_acquire);
 }
 
+/* pageClass entry and span of the page holding p, p in arena a. */
+GA_INLINE unsigned arena_page_class(const struct heap_arena *a, uintptr_t p)
+{
+	return atomic_load_explicit(&a->pageClass[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
+				    memory_order_relaxed);
+}
+
+GA_INLINE struct mspan *arena_page_span(struct heap_arena *a, uintptr_t p)
+{
+	return atomic_load_explicit(&a->spans[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
+				    memory_order_acquire);
+}
+
 /* pageClass entry of the page holding p; 0 when p is in no arena's in-use page. (Unlike
  * span_of, the index is bounds-checked: the caller trusts the entry without seeing the span.) */
 GA_INLINE unsigned page_class_of(uintptr_t p)
 {
 	struct heap_arena *a = arena_of(p);
-	if (GA_UNLIKELY(!a))
-		return 0;
-	return atomic_load_explicit(&a->pageClass[(p >> GA_PAGE_SHIFT) & (GA_PAGES_PER_ARENA - 1)],
-				    memory_order_relaxed);
+	return GA_LIKELY(a) ? arena_page_class(a, p) : 0;
 }
 
 /* Reserve `narenas` contiguous arenas (at the next hint if possible), create their records and

@@ -226,7 +226,8 @@ GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages
 	struct mspan *s = c->large[k - 1];
 	if (s->npages != npages || s->spanclass != 0)
 		return NULL;
-	large_stack_remove(c, k - 1);
+	c->nlarge = k - 1; /* (large_stack_remove of the top entry) */
+	c->large_bytes -= s->elemsize;
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
 	c->nmalloc_base[0]++;
 	c->large_live += (int64_t)s->elemsize;

@@ -330,13 +330,11 @@ GA_NOINLINE static void free_small_slow(void *p, int pushed)
 	mcache_free_slow(&ga_mcache, pushed ? NULL : p, span_of((uintptr_t)p));
 }
 
-/* free() of a block that is not in a small span of 16 bytes or more: a large block, the 8-byte
- * class (too small for the key), or a pointer goalloc does not know. */
-GA_NOINLINE static void free_other(void *p)
+/* free() of a pointer in arena a that is not in a small span of 16 bytes or more: a large block,
+ * the 8-byte class (too small for the key), or a free page. */
+GA_NOINLINE static void free_other(void *p, struct heap_arena *a)
 {
-	if (!p)
-		return;
-	struct mspan *s = span_of((uintptr_t)p);
+	struct mspan *s = arena_page_span(a, (uintptr_t)p);
 	if (!s)
 		return free_unknown(p);
 	if (mspan_is_large(s))
@@ -349,15 +347,24 @@ GA_NOINLINE static void free_other(void *p)
 		free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
 
+/* free() of a pointer in no arena: NULL (address 0 is in none), or a foreign pointer. */
+GA_NOINLINE static void free_outside(void *p)
+{
+	if (p)
+		free_unknown(p);
+}
+
 /* The free fast path: arena index → the page's class and phase → slot check → one push on
- * this thread's list. The mspan record itself is not read. free(NULL) is found in free_other:
- * address 0 is in no arena. */
+ * this thread's list. The mspan record itself is not read. */
 GA_EXPORT void goalloc_free(void *p)
 {
-	uintptr_t info = page_class_of((uintptr_t)p);
+	struct heap_arena *a = arena_of((uintptr_t)p);
+	if (GA_UNLIKELY(!a))
+		return free_outside(p);
+	uintptr_t info = arena_page_class(a, (uintptr_t)p);
 	uintptr_t sc = info & 0xff;
-	if (GA_UNLIKELY(sc <= 3)) /* NULL, no arena, free page, large span or the 8-byte class */
-		return free_other(p);
+	if (GA_UNLIKELY(sc <= 3)) /* free page, large span or the 8-byte class */
+		return free_other(p, a);
 	/* p is a slot start iff its offset in the page plus the page's phase is a multiple of the
 	 * class size (see the slot layout in core/mspan.h); the sum is below 2^16 */
 	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
