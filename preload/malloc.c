@@ -330,21 +330,25 @@ GA_NOINLINE static void free_small_slow(void *p, int pushed)
 	mcache_free_slow(&ga_mcache, pushed ? NULL : p, span_of((uintptr_t)p));
 }
 
-/* free() of a pointer in arena a that is not in a small span of 16 bytes or more: a large block,
- * the 8-byte class (too small for the key), or a free page. */
-GA_NOINLINE static void free_other(void *p, struct heap_arena *a)
+/* free() of a pointer in arena a that is not in a small span of 16 bytes or more: the 8-byte
+ * class (too small for the key), a large block, or a free page. info: the page's entry. */
+GA_NOINLINE static void free_other(void *p, struct heap_arena *a, uintptr_t info)
 {
+	uintptr_t sc = info & 0xff;
+	if (sc >= GA_SPANCLASS(1, 0)) { /* the 8-byte class: free()'s slot check, no key */
+		uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
+		if (GA_UNLIKELY(x * ga_slot_divides[sc] >= ga_slot_divides[sc]))
+			bad_pointer("free", p);
+		ga_track_free(p);
+		int r = mcache_push(&ga_mcache, p, sc, 0);
+		if (GA_UNLIKELY(r != MCACHE_PUSHED))
+			free_small_slow(p, r == MCACHE_PUSH_FLUSH);
+		return;
+	}
 	struct mspan *s = arena_page_span(a, (uintptr_t)p);
 	if (!s)
 		return free_unknown(p);
-	if (mspan_is_large(s))
-		return free_large(p, s);
-	if (GA_UNLIKELY(!small_span_of_block(p, s)))
-		bad_pointer("free", p);
-	ga_track_free(p);
-	int r = mcache_push(&ga_mcache, p, s->spanclass, 0); /* the 8-byte class: no key */
-	if (GA_UNLIKELY(r != MCACHE_PUSHED))
-		free_small_slow(p, r == MCACHE_PUSH_FLUSH);
+	free_large(p, s); /* (a page's entry is 0 or 1 only for free pages and large spans) */
 }
 
 /* free() of a pointer in no arena: NULL (address 0 is in none), or a foreign pointer. */
@@ -364,7 +368,7 @@ GA_EXPORT void goalloc_free(void *p)
 	uintptr_t info = arena_page_class(a, (uintptr_t)p);
 	uintptr_t sc = info & 0xff;
 	if (GA_UNLIKELY(sc <= 3)) /* free page, large span or the 8-byte class */
-		return free_other(p, a);
+		return free_other(p, a, info);
 	/* p is a slot start iff its offset in the page plus the page's phase is a multiple of the
 	 * class size (see the slot layout in core/mspan.h); the sum is below 2^16 */
 	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
