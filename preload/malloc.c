@@ -557,15 +557,15 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 
 /* ---- Aligned allocation ------------------------------------------------------------------ */
 
-/* The fast path of aligned allocation, for n ≤ 1024 and a power of two `align` from 32 to 4096
- * (8 and 16 are malloc's own): one pop from the list of the smallest class whose size is a
+/* The fast path of aligned allocation, for n ≤ 32 KiB and a power of two `align` from 32 to
+ * 8192 (8 and 16 are malloc's own): one pop from the list of the smallest class whose size is a
  * multiple of align (spans are page aligned and a class's slots keep its size's alignment).
  * NULL on a miss, and before start-up (the tables are zero and class 0's list is empty). */
 GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 {
-	if (n > GA_SMALL_SIZE_MAX || align - 32 > GA_PAGE_SIZE / 2 - 32)
+	if (n > GA_MAX_SMALL_SIZE || align - 32 > GA_PAGE_SIZE - 32)
 		return NULL;
-	unsigned c = ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_sc[n])];
+	unsigned c = ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))];
 	void *p = mcache_pop(&ga_mcache, GA_SPANCLASS(c, 0));
 	if (p)
 		track_block(p, GA_SPANCLASS(c, 0));
