@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A/B of two goalloc builds on the Google Benchmark harness: the same cases under library A and
+# library B, alternated run by run (A B A B ...), so drift of the machine hits both alike.
+# Prints, per case, the median real time under each and B's median divided by A's, with both
+# min–max. For deciding whether a change to the fast paths is worth keeping: on a noisy VM a
+# single run of each proves nothing, and instruction counts do not decide (a variant with fewer
+# instructions per pair has measured 40 % slower).
+#
+#   scripts/ab-compare.sh A.so B.so [--rounds N] [--filter REGEX] [--min-time S] [--build DIR]
+#
+# Example: keep a copy of the current library, rebuild with the change, compare:
+#   cp build/libgoalloc.so /tmp/before.so && make && \
+#   scripts/ab-compare.sh /tmp/before.so build/libgoalloc.so --filter 'BM_MallocFree/(32|64)$'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -ge 2 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+A=$(readlink -f "$1") B=$(readlink -f "$2")
+shift 2
+ROUNDS=7 FILTER='BM_MallocFree/(8|32|512|4096|65536)$|BM_Batch.*/10000|BM_Churn/.*threads:1$' MINTIME=0.2 BUILD=build
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift ;;
+	--filter) FILTER=$2; shift ;;
+	--min-time) MINTIME=$2; shift ;;
+	--build) BUILD=$2; shift ;;
+	*) echo "ab-compare: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+for f in "$A" "$B"; do [ -f "$f" ] || { echo "ab-compare: $f not found" >&2; exit 1; }; done
+HARNESS=$BUILD/bench/harness
+[ -x "$HARNESS" ] || make --no-print-directory B="$BUILD" bench-build >&2
+
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+for ((r = 1; r <= ROUNDS; r++)); do
+	for side in A B; do
+		lib=$A
+		[ $side = B ] && lib=$B
+		LD_PRELOAD=$lib "$HARNESS" --benchmark_filter="$FILTER" --benchmark_min_time="$MINTIME" \
+			--benchmark_format=csv 2>/dev/null |
+			awk -F, -v s=$side '/^"BM_/ { gsub(/"/, "", $1); print s, $1, $3, $5 }' >>"$OUT"
+	done
+	echo "ab-compare: round $r/$ROUNDS done" >&2
+done
+
+echo "A = $A"
+echo "B = $B"
+echo "$ROUNDS alternated runs each, harness real time per iteration, median [min–max]"
+echo
+echo "| case | A | B | B ÷ A |"
+echo "|---|---:|---:|---:|"
+sort -k2,2 -k1,1 -k3,3g "$OUT" | awk '
+function med(v, n) { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+function flush() {
+	if (cur == "") return
+	ma = med(a, na); mb = med(b, nb)
+	printf "| %s | %.4g %s [%.4g–%.4g] | %.4g %s [%.4g–%.4g] | %.2f× |\n", cur, ma, unit, a[1], a[na], mb, unit, b[1], b[nb], mb / ma
+}
+{ if ($2 != cur) { flush(); cur = $2; na = nb = 0 }
+  unit = $4; if ($1 == "A") a[++na] = $3; else b[++nb] = $3 }
+END { flush() }'
