@@ -244,24 +244,36 @@ GA_NOINLINE static void free_unknown(void *p)
 	bad_pointer("free", p);
 }
 
-GA_NOINLINE static void free_large(void *p, struct mspan *s)
+GA_NOINLINE __attribute__((noreturn)) static void free_large_bad(void *p, struct mspan *s)
 {
 	if ((uintptr_t)p != s->base)
 		bad_pointer("free", p);
-	if (atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
-		ga_double_free(p);
+	ga_double_free(p);
+}
+
+/* A freed large span the thread's stack of cached spans did not take at once (busy raised). */
+GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
+{
+	stats_count_large_free(s);
+	if (!mcache_large_keep(c, s))
+		mheap_free_span(s);
+	mcache_leave(c);
+}
+
+/* free() of a large block: checked, then pushed on the thread's stack of cached spans. The
+ * common case calls nothing (so it needs no stack frame); the rest are tail calls. */
+GA_NOINLINE static void free_large(void *p, struct mspan *s)
+{
+	if (GA_UNLIKELY((uintptr_t)p != s->base ||
+			atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE))
+		free_large_bad(p, s);
 	ga_track_free(p);
 	struct mcache *c = &ga_mcache;
-	if (c->busy) { /* a signal handler freeing while this thread is inside goalloc */
-		mcache_free_slow(c, p, s);
-		return;
-	}
+	if (GA_UNLIKELY(c->busy)) /* a signal handler freeing while this thread is inside goalloc */
+		return mcache_free_slow(c, p, s);
 	mcache_enter(c);
-	if (!mcache_large_push_fast(c, s)) {
-		stats_count_large_free(s);
-		if (!mcache_large_keep(c, s))
-			mheap_free_span(s);
-	}
+	if (GA_UNLIKELY(!mcache_large_push_fast(c, s)))
+		return free_large_keep(c, s);
 	mcache_leave(c);
 }
 
