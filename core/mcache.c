@@ -183,7 +183,7 @@ static void free_direct(void *p, struct mspan *s)
 /* Push p on list sc with busy raised; flush the list if it went over its bound. */
 static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 {
-	if (mcache_list_push(c, p, sc, sc > 3, ga_free_key) < 0)
+	if (mcache_list_push(mcache_here(), p, sc, sc > 3, ga_free_key) < 0) /* (c == &ga_mcache) */
 		trim_list(c, sc);
 }
 

@@ -285,7 +285,7 @@ GA_NOINLINE static void *malloc_medium(size_t n)
 	if (n > GA_MAX_SMALL_SIZE)
 		return malloc_large(n);
 	uint8_t sc = ga_malloc_spanclass(n);
-	void *p = mcache_pop(&ga_mcache, sc);
+	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))
 		return small_alloc_slow(n, sc);
 	track_block(p, sc);
@@ -298,7 +298,7 @@ GA_EXPORT void *goalloc_malloc(size_t n)
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return malloc_medium(n);
 	uint8_t sc = ga_malloc_sc[n];
-	void *p = mcache_pop(&ga_mcache, sc);
+	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))
 		return small_alloc_slow(n, 0); /* (0: it finds sc again, so sc need not be kept here) */
 	track_block(p, sc);
@@ -320,7 +320,7 @@ GA_HIDDEN void *ga_new(size_t n)
 		return new_slow(n);
 	uint8_t sc = ga_malloc_sc[n];
 	sc = sc < GA_SPANCLASS(2, 0) ? GA_SPANCLASS(2, 0) : sc;
-	void *p = mcache_pop(&ga_mcache, sc);
+	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))
 		return new_slow(n);
 	track_block(p, sc);
@@ -352,7 +352,7 @@ GA_NOINLINE static void free_other(void *p, struct heap_arena *a, uintptr_t info
 		if (GA_UNLIKELY(x * ga_slot_divides[sc] >= ga_slot_divides[sc]))
 			bad_pointer("free", p);
 		ga_track_free(p);
-		int r = mcache_push(&ga_mcache, p, sc, 0);
+		int r = mcache_push(mcache_here(), p, sc, 0);
 		if (GA_UNLIKELY(r != MCACHE_PUSHED))
 			free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 		return;
@@ -388,7 +388,7 @@ GA_EXPORT void goalloc_free(void *p)
 	if (GA_UNLIKELY(x * divides >= divides))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
-	int r = mcache_push(&ga_mcache, p, sc, 1);
+	int r = mcache_push(mcache_here(), p, sc, 1);
 	if (GA_UNLIKELY(r != MCACHE_PUSHED))
 		return free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
@@ -481,7 +481,7 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 	if (GA_UNLIKELY(__builtin_mul_overflow(a, b, &n) || n > GA_SMALL_SIZE_MAX))
 		return calloc_slow(a, b);
 	uint8_t sc = ga_malloc_sc[n];
-	void *p = mcache_pop(&ga_mcache, sc);
+	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))
 		return calloc_slow(a, b);
 	track_block(p, sc);
@@ -578,7 +578,7 @@ GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 	if (n > GA_MAX_SMALL_SIZE || align - 32 > GA_PAGE_SIZE - 32)
 		return NULL;
 	unsigned c = ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))];
-	void *p = mcache_pop(&ga_mcache, GA_SPANCLASS(c, 0));
+	void *p = mcache_pop(mcache_here(), GA_SPANCLASS(c, 0));
 	if (p)
 		track_block(p, GA_SPANCLASS(c, 0));
 	return p;

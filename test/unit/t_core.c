@@ -331,7 +331,7 @@ static void test_freeonly_list(void)
 	ok(got, "%d blocks of 32 bytes from the thread's cache", N);
 	uint32_t full = c->fl[sc].cap;
 	for (unsigned i = 0; i < N; i++) {
-		int r = mcache_push(c, blocks[i], sc, 1);
+		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
 		if (r != MCACHE_PUSHED)
 			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
 	}
