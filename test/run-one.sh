@@ -4,8 +4,11 @@
 #   build/test/unit/*  → run directly (the core is linked in)
 #   build/test/api/*   → run with goalloc preloaded ($GOALLOC_LIB); with GOALLOC_UNDER_VALGRIND=1
 #                        under memcheck, goalloc's blocks checked through its client requests
+# --fair-sched=yes: valgrind runs one thread at a time, and with its default lock threads that
+# allocate without pause (t_fork's churners) can starve the one that must fork or create a
+# thread, so that a run takes minutes or never ends.
 t=$1
-VG=(valgrind -q --error-exitcode=99 --soname-synonyms=somalloc=nouserintercepts
+VG=(valgrind -q --error-exitcode=99 --fair-sched=yes --soname-synonyms=somalloc=nouserintercepts
 	--suppressions=test/valgrind.supp)
 case "$t" in
 *.sh) exec bash "$t" ;;
