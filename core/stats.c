@@ -24,7 +24,7 @@ void stats_count_orphan_frees(uint8_t sc, uint64_t n)
 	atomic_fetch_add_explicit(&g.nfree[sc], n, memory_order_relaxed);
 }
 
-/* Large blocks are counted in the thread's cache (span classes 0 and 1 of nmalloc/nfree, and
+/* Large blocks are counted in the thread's cache (span classes 0 and 1 of nmalloc_base/nfree, and
  * large_live) when it has a live one, else in the global atomics. */
 void stats_count_large_malloc(struct mspan *s)
 {
