@@ -24,7 +24,8 @@ enum { MCACHE_NONE = 0, MCACHE_LIVE = 1, MCACHE_DEAD = 2 };
  *   (blocks handed out) = nmalloc_base[sc] + nfree[sc] − (fl[sc].cap − fl[sc].room)
  * where nmalloc_base counts what reaches or leaves the list other than by malloc and free: +1 per
  * block handed out without passing the list, +n per n blocks put on it from a span or the
- * mcentral, −n per n blocks flushed from it (see mcache_nmalloc). */
+ * mcentral, −n per n blocks flushed from it (see mcache_nmalloc). The large classes 0 and 1 have
+ * no list: for them nmalloc_base is the count of blocks handed out. */
 struct mcache_list {
 	void *head;   /* free blocks of this span class, linked through their first word */
 	int32_t room; /* cap − (blocks on the list); a free that takes it below 0 flushes */
@@ -65,6 +66,8 @@ GA_INLINE uint32_t mcache_list_count(const struct mcache *c, uintptr_t sc)
  * thread). */
 GA_INLINE uint64_t mcache_nmalloc(const struct mcache *c, uintptr_t sc)
 {
+	if (sc < 2) /* the large classes have no list: their mallocs are counted as they happen */
+		return (uint64_t)__atomic_load_n(&c->nmalloc_base[sc], __ATOMIC_RELAXED);
 	int64_t n = __atomic_load_n(&c->nmalloc_base[sc], __ATOMIC_RELAXED) +
 		    (int64_t)__atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED) -
 		    ((int64_t)__atomic_load_n(&c->fl[sc].cap, __ATOMIC_RELAXED) -
