@@ -31,13 +31,17 @@ static uint32_t list_cap(uint8_t sc)
 	return cap < 4 ? 4 : cap > 512 ? 512 : cap;
 }
 
+/* Change a list's bound, keeping its blocks: room moves by as much as the bound. */
+static void list_set_cap(struct mcache_list *l, uint32_t cap)
+{
+	l->room += (int32_t)cap - (int32_t)l->cap;
+	l->cap = cap;
+}
+
 static void mcache_setup(struct mcache *c)
 {
-	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		uint32_t count = mcache_list_count(c, sc); /* blocks pushed before the set-up */
-		c->fl[sc].cap = list_cap((uint8_t)sc);
-		c->fl[sc].room = (int32_t)c->fl[sc].cap - (int32_t)count;
-	}
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) /* (blocks pushed before stay listed) */
+		list_set_cap(&c->fl[sc], list_cap((uint8_t)sc));
 	c->state = MCACHE_LIVE;
 	threads_register(c);
 }
@@ -49,25 +53,24 @@ static void mcache_setup(struct mcache *c)
  * their spans (thread exit, or a full transfer cache). The list's bound becomes cap. */
 static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap, int park)
 {
-	uint32_t count = mcache_list_count(c, sc);
-	c->fl[sc].cap = cap;
-	if (count <= keep) {
-		c->fl[sc].room = (int32_t)cap - (int32_t)count;
+	struct mcache_list *l = &c->fl[sc];
+	uint32_t count = mcache_list_count(l);
+	list_set_cap(l, cap);
+	if (count <= keep)
 		return;
-	}
 	void *rest;
 	uint32_t n = count - keep;
 	if (keep == 0) {
-		rest = c->fl[sc].head;
-		c->fl[sc].head = NULL;
+		rest = l->head;
+		l->head = NULL;
 	} else {
-		void *p = c->fl[sc].head;
+		void *p = l->head;
 		for (uint32_t i = 1; i < keep; i++)
 			p = ga_link_get(p);
 		rest = ga_link_get(p);
 		ga_link_set(p, NULL);
 	}
-	c->fl[sc].room = (int32_t)cap - (int32_t)keep;
+	l->room = (int32_t)cap - (int32_t)keep;
 	c->nmalloc_base[sc] -= n;
 	if (park && mcentral_put_batch(&ga_central[sc], rest, n))
 		return;
@@ -215,7 +218,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		if (c->state == MCACHE_LIVE) {
 			trim_list(c, sc);
 		} else { /* the thread's cache is gone: keep nothing */
-			stats_count_orphan_frees(sc, mcache_list_count(c, sc));
+			stats_count_orphan_frees(sc, mcache_list_count(&c->fl[sc]));
 			flush_list(c, sc, 0, c->fl[sc].cap, 0);
 		}
 	}
@@ -254,11 +257,12 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 static void carve_batch(struct mcache *c, uint8_t sc)
 {
 	struct mspan *s = c->alloc[sc];
-	int32_t n = (int32_t)(c->fl[sc].cap / 4);
+	struct mcache_list *l = &c->fl[sc];
+	int32_t n = (int32_t)(l->cap / 4);
 	if (n > 32)
 		n = 32;
-	if (n > c->fl[sc].room)
-		n = c->fl[sc].room;
+	if (n > l->room)
+		n = l->room;
 	void *first = NULL, *last = NULL; /* kept in address order: handed out ascending */
 	int32_t got = 0;
 	while (got < n) {
@@ -273,9 +277,9 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 		got++;
 	}
 	if (last) {
-		ga_link_set(last, c->fl[sc].head);
-		c->fl[sc].head = first;
-		c->fl[sc].room -= got;
+		ga_link_set(last, l->head);
+		l->head = first;
+		l->room -= got;
 		c->nmalloc_base[sc] += got;
 	}
 }
@@ -391,21 +395,21 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	}
 	mcache_enter(c);
 	drain_deferred(c);
-	void *p = c->fl[sc].head;
+	struct mcache_list *l = &c->fl[sc];
+	void *p = l->head;
 	if (p) {
-		c->fl[sc].head = ga_link_get(p);
-		c->fl[sc].room++;
+		l->head = ga_link_get(p);
+		l->room++;
 	} else {
-		uint32_t n, full = list_cap(sc);
-		if (c->fl[sc].cap < full) { /* the thread allocates this class again: full bound */
-			c->fl[sc].room += (int32_t)(full - c->fl[sc].cap);
-			c->fl[sc].cap = full;
+		uint32_t n;
+		if (l->cap < list_cap(sc)) { /* the thread allocates this class again: full bound */
+			list_set_cap(l, list_cap(sc));
 			c->freeonly_overflows[sc] = 0;
 		}
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			c->fl[sc].head = ga_link_get(p);
-			c->fl[sc].room -= (int32_t)n - 1;
+			l->head = ga_link_get(p);
+			l->room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
 		} else {
 			p = alloc_from_span(c, sc);

@@ -33,6 +33,11 @@ struct mcache_list {
 			 path, which sets it up) and again after the thread's cache is released */
 };
 
+GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
+{
+	return (uint32_t)((int32_t)l->cap - l->room);
+}
+
 struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
@@ -57,10 +62,6 @@ struct mcache {
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
-GA_INLINE uint32_t mcache_list_count(const struct mcache *c, uintptr_t sc)
-{
-	return (uint32_t)((int32_t)c->fl[sc].cap - c->fl[sc].room);
-}
 
 /* Blocks of span class sc this thread handed out (may be read, approximately, from another
  * thread). */

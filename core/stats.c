@@ -65,7 +65,7 @@ void stats_fold_exited(struct mcache *c)
 		atomic_fetch_add_explicit(&g.nmalloc[sc], mcache_nmalloc(c, sc), memory_order_relaxed);
 		atomic_fetch_add_explicit(&g.nfree[sc], c->nfree[sc], memory_order_relaxed);
 		c->nfree[sc] = 0;
-		c->nmalloc_base[sc] = sc < 2 ? 0 : -(int64_t)mcache_list_count(c, sc);
+		c->nmalloc_base[sc] = sc < 2 ? 0 : -(int64_t)mcache_list_count(&c->fl[sc]);
 	}
 	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)c->large_live, memory_order_relaxed);
 	c->large_live = 0;

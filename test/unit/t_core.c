@@ -336,13 +336,13 @@ static void test_freeonly_list(void)
 			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
 	}
 	uint32_t shrunk = c->fl[sc].cap;
-	ok(full >= 64 && shrunk == full / 8 && mcache_list_count(c, sc) <= shrunk,
+	ok(full >= 64 && shrunk == full / 8 && mcache_list_count(&c->fl[sc]) <= shrunk,
 	   "after overflows with no malloc between, the list bound drops to an eighth (%u -> %u, %u listed)",
-	   full, shrunk, mcache_list_count(c, sc));
+	   full, shrunk, mcache_list_count(&c->fl[sc]));
 	while (c->fl[sc].head)
 		mcache_alloc(c, sc, 32);
 	void *p = mcache_alloc(c, sc, 32); /* a miss: the thread allocates this class again */
-	ok(p && c->fl[sc].cap == full && mcache_list_count(c, sc) <= full,
+	ok(p && c->fl[sc].cap == full && mcache_list_count(&c->fl[sc]) <= full,
 	   "the first miss after that restores the full bound (%u)", c->fl[sc].cap);
 	uint64_t handed = mcache_nmalloc(c, sc), freed = c->nfree[sc];
 	ok(handed >= N && handed - freed < 200, "blocks handed out and taken back still add up (%llu, %llu)",
