@@ -154,6 +154,7 @@ static uint64_t bit_range(unsigned b, unsigned e)
 static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 {
 	int dirty = 0;
+	int64_t free_dirty = 0; /* change to mheap.free_dirty */
 	while (npages) {
 		struct heap_arena *a = arena_of(base);
 		uint32_t pg = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT);
@@ -169,17 +170,15 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 			uint64_t m = bit_range(b, e);
 			uint32_t w = p / 64;
 			uint64_t reused = a->pageDirty[w] & m;
-			uint64_t free_dirty = atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
 			if (s) {
 				a->pageAlloc[w] |= m;
 				dirty |= reused != 0;
 				a->pageDirty[w] |= m;
-				free_dirty -= (uint64_t)__builtin_popcountll(reused);
+				free_dirty -= __builtin_popcountll(reused);
 			} else {
 				a->pageAlloc[w] &= ~m;
-				free_dirty += (uint64_t)__builtin_popcountll(reused);
+				free_dirty += __builtin_popcountll(reused);
 			}
-			atomic_store_explicit(&mheap.free_dirty, free_dirty, memory_order_relaxed);
 			p += e - b;
 		}
 		if (s)
@@ -189,6 +188,9 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 		base += (uintptr_t)n << GA_PAGE_SHIFT;
 		npages -= n;
 	}
+	atomic_store_explicit(&mheap.free_dirty,
+			      atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed) + (uint64_t)free_dirty,
+			      memory_order_relaxed);
 	return dirty;
 }
 

@@ -79,12 +79,11 @@ GA_INLINE int mspan_is_slot_start(const struct mspan *s, uintptr_t p)
 	return off < s->limit - s->objbase && off * s->divides < s->divides;
 }
 
-/* (page − objbase) mod elemsize, for a page of small span s (heap_arena.pageClass). */
+/* (page − objbase) mod elemsize, for a page of small span s (heap_arena.pageClass). Adding
+ * elemsize keeps the difference positive: objbase − page ≤ waste < elemsize. */
 GA_INLINE uint32_t mspan_page_phase(const struct mspan *s, uintptr_t page)
 {
-	if (page >= s->objbase)
-		return (uint32_t)((page - s->objbase) % s->elemsize);
-	return (uint32_t)((s->elemsize - (s->objbase - page) % s->elemsize) % s->elemsize);
+	return (uint32_t)((page + s->elemsize - s->objbase) % s->elemsize);
 }
 
 /* Prime allocCache for the window of 64 slots that holds freeindex. */
