@@ -101,16 +101,17 @@ echo "loop; live: the same with 20,000 other blocks live; ring: free the oldest 
 echo "of 8–512 B, allocate another; xthread: malloc on one thread, free on another. Each figure"
 echo "includes the loop and indirect calls (a handful of instructions)."
 echo
-printf '| allocator |'; for c in "${CASES[@]}"; do printf ' %s |' "$c"; done; echo
-printf '|---|'; for c in "${CASES[@]}"; do printf -- '---:|'; done; echo
-for a in "${ACTIVE[@]}"; do
-	printf '| %s |' "$a"; for c in "${CASES[@]}"; do printf ' %s |' "${RES[$a,$c]}"; done; echo
-done
+# table NAME RULE: a Markdown table, allocator by case, of the array NAME[allocator,case]
+table() {
+	local -n cell=$1
+	printf '| allocator |'; for c in "${CASES[@]}"; do printf ' %s |' "$c"; done; echo
+	printf '|---|'; for c in "${CASES[@]}"; do printf -- '%s|' "$2"; done; echo
+	for a in "${ACTIVE[@]}"; do
+		printf '| %s |' "$a"; for c in "${CASES[@]}"; do printf ' %s |' "${cell[$a,$c]}"; done; echo
+	done
+}
+table RES ---:
 echo
 echo "Busiest object in the 2K run (whose code the pairs ran in):"
 echo
-printf '| allocator |'; for c in "${CASES[@]}"; do printf ' %s |' "$c"; done; echo
-printf '|---|'; for c in "${CASES[@]}"; do printf -- '---|'; done; echo
-for a in "${ACTIVE[@]}"; do
-	printf '| %s |' "$a"; for c in "${CASES[@]}"; do printf ' %s |' "${TOP[$a,$c]}"; done; echo
-done
+table TOP ---
