@@ -81,5 +81,8 @@ GA_INLINE unsigned page_class_of(uintptr_t p)
 /* Reserve `narenas` contiguous arenas (at the next hint if possible), create their records and
  * publish them in the index. Returns the first record, or NULL. Caller holds the mheap lock. */
 GA_HIDDEN struct heap_arena *arena_reserve(uint32_t narenas);
+/* The same, exactly at addr (arena aligned; every arena there must be unreserved); NULL if the
+ * kernel will not map there. Lets a large span at the heap's end grow in place (mheap). */
+GA_HIDDEN struct heap_arena *arena_reserve_at(uintptr_t addr, uint32_t narenas);
 GA_HIDDEN uint64_t arena_bytes_metadata(void);
 #endif

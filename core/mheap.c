@@ -280,19 +280,32 @@ void mheap_free_span(struct mspan *s)
 	ga_unlock(&mheap.lock);
 }
 
-/* Are the npages pages from address p all free (and inside arenas)? */
+/* Can the npages pages from address p join a span? Yes if every one that is in an arena is free
+ * and the rest lie in arenas nobody has reserved, which are reserved here: a large span at the
+ * heap's end then grows in place, as glibc's top chunk does, instead of moving. */
 static int pages_free(uintptr_t p, uint32_t npages)
 {
-	for (uint32_t i = 0; i < npages; i++) {
-		uintptr_t q = p + ((uintptr_t)i << GA_PAGE_SHIFT);
-		struct heap_arena *a = arena_of(q);
+	uintptr_t stop = p + ((uintptr_t)npages << GA_PAGE_SHIFT);
+	if (stop < p)
+		return 0;
+	for (; p < stop; p += GA_PAGE_SIZE) {
+		struct heap_arena *a = arena_of(p);
 		if (!a)
-			return 0;
-		uint32_t pg = (uint32_t)((q - a->base) >> GA_PAGE_SHIFT);
+			break; /* (p is then an arena's first byte: arenas are reserved whole) */
+		uint32_t pg = (uint32_t)((p - a->base) >> GA_PAGE_SHIFT);
 		if (a->pageAlloc[pg / 64] >> (pg % 64) & 1)
 			return 0;
 	}
-	return 1;
+	if (p >= stop)
+		return 1;
+	uint64_t narenas = (stop - p + GA_ARENA_SIZE - 1) >> GA_ARENA_SHIFT;
+	if (narenas > UINT32_MAX)
+		return 0;
+	for (uint64_t i = 1; i < narenas; i++)
+		if (arena_of(p + (i << GA_ARENA_SHIFT)))
+			return 0;
+	struct heap_arena *a = arena_reserve_at(p, (uint32_t)narenas);
+	return a && add_arenas(a, (uint32_t)narenas);
 }
 
 int mheap_resize_large(struct mspan *s, uint32_t npages)

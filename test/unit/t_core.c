@@ -318,6 +318,38 @@ static void test_large_drain(void)
 	   (unsigned long long)before, (unsigned long long)mheap_reusable_pages());
 }
 
+/* A large span at the heap's end grows in place into address space no arena holds yet, which is
+ * reserved for it (instead of the span moving). A span larger than the whole heap so far is
+ * carved at its top: nothing follows it but free pages and then unreserved space. */
+static void test_grow_at_heap_end(void)
+{
+	struct mheap_stats st0, st1;
+	mheap_get_stats(&st0);
+	uint32_t n0 = (uint32_t)(st0.arenas + 1) * GA_PAGES_PER_ARENA;
+	struct mspan *s = mheap_alloc_span(n0, 0, 1);
+	ok(s != NULL, "a span larger than the heap (%u pages)", n0);
+	if (!s)
+		return;
+	mheap_get_stats(&st0);
+	uintptr_t base = s->base, top = ga_align_up(s->limit, GA_ARENA_SIZE);
+	while (arena_of(top)) /* (the arenas reserved for it may reach past its end) */
+		top += GA_ARENA_SIZE;
+	uint32_t npages = (uint32_t)((top + GA_ARENA_SIZE - base) / GA_PAGE_SIZE); /* one arena past them */
+	int grew = mheap_resize_large(s, npages);
+	mheap_get_stats(&st1);
+	ok(grew && s->base == base && s->npages == npages && s->elemsize == (uintptr_t)npages * GA_PAGE_SIZE,
+	   "it grew in place into the next, unreserved arena");
+	ok(st1.arenas == st0.arenas + 1 && arena_of(top) != NULL, "that arena was reserved for it (%llu -> %llu)",
+	   (unsigned long long)st0.arenas, (unsigned long long)st1.arenas);
+	ok(span_of(s->limit - 1) == s && span_of(top) == s, "its new pages map to it");
+	if (grew)
+		memset((void *)(top - 8), 1, 16); /* writable across the seam */
+	mheap_free_span(s);
+	mheap_get_stats(&st1);
+	ok(st1.spans_inuse == st0.spans_inuse - 1 && st1.pages_inuse == st0.pages_inuse - n0,
+	   "all its pages are free again");
+}
+
 /* A thread that only frees a class (a consumer) stops holding a full list of it. */
 static void test_freeonly_list(void)
 {
@@ -359,6 +391,7 @@ int main(void)
 	test_mcentral();
 	test_transfer_cache();
 	test_large_drain();
+	test_grow_at_heap_end();
 	test_freeonly_list();
 	return done_testing();
 }
