@@ -120,7 +120,7 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanc
 			continue;
 		large_stack_remove(c, i);
 		if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
-			mheap_resize_large(s, npages);
+			mheap_resize_large(s, npages, 0);
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
 		return s;
 	}

@@ -150,8 +150,9 @@ static uint64_t bit_range(unsigned b, unsigned e)
 
 /* Mark [base, base + npages pages) as owned by s (allocating) or free (s == NULL), arena by
  * arena and 64 pages at a time. Returns whether any page had been handed out before (its
- * contents may be non-zero); only meaningful when allocating. */
-static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
+ * contents may be non-zero); only meaningful when allocating. When freeing, `clean` says the
+ * pages were just given back to the OS (they read as zero again: pageDirty is cleared). */
+static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean)
 {
 	int dirty = 0;
 	int64_t free_dirty = 0; /* change to mheap.free_dirty */
@@ -177,7 +178,10 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s)
 				free_dirty -= __builtin_popcountll(reused);
 			} else {
 				a->pageAlloc[w] &= ~m;
-				free_dirty += __builtin_popcountll(reused);
+				if (clean)
+					a->pageDirty[w] &= ~m;
+				else
+					free_dirty += __builtin_popcountll(reused);
 			}
 			p += e - b;
 		}
@@ -252,7 +256,7 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 	if (!s)
 		return NULL;
 	mspan_init(s, base, npages, spanclass);
-	s->needzero = (uint8_t)set_pages(base, npages, s);
+	s->needzero = (uint8_t)set_pages(base, npages, s, 0);
 	advance_hint();
 	mheap.pages_inuse += npages;
 	mheap.spans_inuse++;
@@ -268,16 +272,35 @@ struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t alig
 	return s;
 }
 
-void mheap_free_span(struct mspan *s)
+/* Give [base, base + npages pages) back to the OS while their span still owns them (once they
+ * are free, another thread may be handed them as zeroed). */
+static void release_pages(uintptr_t base, uint32_t npages)
+{
+	ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
+}
+
+/* clean: the span's pages read as zero (released already). */
+static void free_span(struct mspan *s, int clean)
 {
 	ga_lock(&mheap.lock);
 	atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
-	set_pages(s->base, s->npages, NULL);
+	set_pages(s->base, s->npages, NULL, clean);
 	lower_hint(s->base);
 	mheap.pages_inuse -= s->npages;
 	mheap.spans_inuse--;
 	fixalloc_free(&mheap.spanalloc[record_kind(s->nwords)], s);
 	ga_unlock(&mheap.lock);
+}
+
+void mheap_free_span(struct mspan *s)
+{
+	free_span(s, 0);
+}
+
+void mheap_free_span_unused(struct mspan *s)
+{
+	release_pages(s->base, s->npages);
+	free_span(s, 1);
 }
 
 /* Can the npages pages from address p join a span? Yes if every one that is in an arena is free
@@ -308,15 +331,18 @@ static int pages_free(uintptr_t p, uint32_t npages)
 	return a && add_arenas(a, (uint32_t)narenas);
 }
 
-int mheap_resize_large(struct mspan *s, uint32_t npages)
+int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 {
 	int ok = 1;
+	release_tail = npages < s->npages && release_tail;
+	if (release_tail) /* (before the lock: the span owns the tail until set_pages below) */
+		release_pages(s->base + ((uintptr_t)npages << GA_PAGE_SHIFT), s->npages - npages);
 	ga_lock(&mheap.lock);
 	if (npages > s->npages) {
 		uintptr_t end = s->base + ((uintptr_t)s->npages << GA_PAGE_SHIFT);
 		uint32_t more = npages - s->npages;
 		if (pages_free(end, more)) {
-			s->needzero |= (uint8_t)set_pages(end, more, s);
+			s->needzero |= (uint8_t)set_pages(end, more, s, 0);
 			advance_hint();
 			mheap.pages_inuse += more;
 		} else {
@@ -324,7 +350,7 @@ int mheap_resize_large(struct mspan *s, uint32_t npages)
 		}
 	} else if (npages < s->npages) {
 		uintptr_t tail = s->base + ((uintptr_t)npages << GA_PAGE_SHIFT);
-		set_pages(tail, s->npages - npages, NULL);
+		set_pages(tail, s->npages - npages, NULL, release_tail);
 		lower_hint(tail);
 		mheap.pages_inuse -= s->npages - npages;
 	}

@@ -21,9 +21,15 @@ struct mheap_stats {
 GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages);
 /* Return a span's pages; the record is recycled. Takes the mheap lock. */
 GA_HIDDEN void mheap_free_span(struct mspan *s);
+/* The same, giving the pages back to the OS first (MADV_DONTNEED): for a large block whose
+ * contents realloc has just copied elsewhere, so that the copy does not leave its size behind in
+ * RSS. The pages read as zero when next handed out. */
+GA_HIDDEN void mheap_free_span_unused(struct mspan *s);
 /* Grow a large span in place to npages if the pages after it are free (or unreserved address
- * space at the heap's end, reserved then), or shrink it, giving its tail back. Returns 1 on success (s->npages, elemsize and limit updated), 0 if it cannot grow. */
-GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages);
+ * space at the heap's end, reserved then), or shrink it, giving its tail back (to the OS as well
+ * if release_tail, as mheap_free_span_unused does). Returns 1 on success (s->npages, elemsize
+ * and limit updated), 0 if it cannot grow. */
+GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail);
 GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
 /* Free pages that hold data: a span of up to this many pages can be served without touching
  * fresh memory (approximate: read without the lock). */

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -335,7 +336,7 @@ static void test_grow_at_heap_end(void)
 	while (arena_of(top)) /* (the arenas reserved for it may reach past its end) */
 		top += GA_ARENA_SIZE;
 	uint32_t npages = (uint32_t)((top + GA_ARENA_SIZE - base) / GA_PAGE_SIZE); /* one arena past them */
-	int grew = mheap_resize_large(s, npages);
+	int grew = mheap_resize_large(s, npages, 0);
 	mheap_get_stats(&st1);
 	ok(grew && s->base == base && s->npages == npages && s->elemsize == (uintptr_t)npages * GA_PAGE_SIZE,
 	   "it grew in place into the next, unreserved arena");
@@ -348,6 +349,35 @@ static void test_grow_at_heap_end(void)
 	mheap_get_stats(&st1);
 	ok(st1.spans_inuse == st0.spans_inuse - 1 && st1.pages_inuse == st0.pages_inuse - n0,
 	   "all its pages are free again");
+}
+
+/* A span given back with mheap_free_span_unused leaves no data behind: its pages are not
+ * resident, they count as clean, and the next span on them needs no zeroing. */
+static void test_free_unused(void)
+{
+	struct mspan *s = mheap_alloc_span(32, 0, 1);
+	ok(s != NULL, "a 32-page large span");
+	if (!s)
+		return;
+	uintptr_t base = s->base;
+	memset((void *)base, 0x5a, 32 * GA_PAGE_SIZE);
+	uint64_t reusable = mheap_reusable_pages();
+	mheap_free_span_unused(s);
+	unsigned char vec[32 * GA_PAGE_SIZE / 4096];
+	int resident = 0;
+	if (mincore((void *)base, 32 * GA_PAGE_SIZE, vec) == 0)
+		for (size_t i = 0; i < sizeof vec; i++)
+			resident += vec[i] & 1;
+	ok(resident == 0, "its pages are no longer resident (%d of %zu)", resident, sizeof vec);
+	ok(mheap_reusable_pages() == reusable, "nor counted as reusable written pages");
+	struct mspan *t = mheap_alloc_span(32, 0, 1);
+	ok(t && t->base == base && !t->needzero, "the next span on them knows they read as zero");
+	int zero = 1;
+	for (size_t i = 0; t && i < 32 * GA_PAGE_SIZE; i += 512)
+		zero &= ((unsigned char *)base)[i] == 0;
+	ok(zero, "and they do");
+	if (t)
+		mheap_free_span(t);
 }
 
 /* A thread that only frees a class (a consumer) stops holding a full list of it. */
@@ -392,6 +422,7 @@ int main(void)
 	test_transfer_cache();
 	test_large_drain();
 	test_grow_at_heap_end();
+	test_free_unused();
 	test_freeonly_list();
 	return done_testing();
 }

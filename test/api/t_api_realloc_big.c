@@ -1,0 +1,168 @@
+/* t_api_realloc_big — realloc of big blocks keeps their contents and does not leave their old
+ * size behind in RSS:
+ *   - a buffer doubled from 1 MiB (to 128 MiB, 32 MiB under valgrind) keeps every byte written,
+ *     and the process ends up holding about the buffer, not the buffer plus every size it had
+ *     (goalloc grows a block at the heap's end in place, reserving the next arena if need be);
+ *   - a big block that realloc has to move (another block sits right after it) leaves no
+ *     resident pages at its old address (goalloc gives them back to the OS after the copy);
+ *   - a big block shrunk to an eighth stays where it is, and the pages it gave up are no longer
+ *     resident.
+ * The RSS and residency checks hold under goalloc only; elsewhere they are skipped.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "api_util.h"
+
+#define MiB ((size_t)1 << 20)
+
+static size_t rss_bytes(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Pages of [p, p + n) that are resident. */
+static size_t resident_pages(const void *p, size_t n)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), np = n / ps, r = 0;
+	unsigned char *vec = malloc(np);
+	if (!vec || mincore((void *)p, n, vec) != 0) {
+		free(vec);
+		return (size_t)-1;
+	}
+	for (size_t i = 0; i < np; i++)
+		r += vec[i] & 1;
+	free(vec);
+	return r;
+}
+
+/* The bytes at multiples of 4 KiB in [from, to), from the pattern of seed: cheap, and every page
+ * is written. */
+static void mark(unsigned char *p, size_t from, size_t to, uint64_t seed)
+{
+	for (size_t i = (from + 4095) & ~(size_t)4095; i < to; i += 4096)
+		p[i] = pat_byte(seed, i);
+}
+
+static size_t first_unmarked(const unsigned char *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i += 4096)
+		if (p[i] != pat_byte(seed, i))
+			return i;
+	return n;
+}
+
+static void test_doubling(void)
+{
+	size_t max = under_valgrind() ? 32 * MiB : 128 * MiB;
+	size_t rss0 = rss_bytes();
+	size_t n = MiB;
+	unsigned char *p = malloc(n);
+	ok(p != NULL, "malloc(1 MiB)");
+	if (!p)
+		return;
+	mark(p, 0, n, 7);
+	int kept = 1;
+	while (n < max) {
+		unsigned char *q = realloc_opaque(p, 2 * n);
+		if (!q) {
+			kept = 0;
+			break;
+		}
+		p = q;
+		size_t bad = first_unmarked(p, n, 7);
+		if (bad != n) {
+			diag("after realloc to %zu bytes: byte %zu changed", 2 * n, bad);
+			kept = 0;
+		}
+		mark(p, n, 2 * n, 7);
+		n *= 2;
+	}
+	ok(kept && n == max, "doubled to %zu MiB, every page's byte kept across each realloc", n / MiB);
+	size_t grown = rss_bytes() - rss0;
+	/* (memcheck's shadow of the buffer counts too: about a quarter of it) */
+	size_t bound = under_valgrind() ? max + max / 2 : max + max / 4;
+	if (under_goalloc())
+		ok(grown <= bound, "RSS grew by %zu MiB for a %zu MiB buffer (at most %zu)", grown / MiB,
+		   max / MiB, bound / MiB);
+	else
+		ok(1, "# SKIP RSS bound is goalloc's (grew by %zu MiB)", grown / MiB);
+	free(p);
+}
+
+static void test_moved_block_released(void)
+{
+	size_t n = 4 * MiB;
+	/* Two blocks of n bytes next to each other: the lower one cannot grow in place. */
+	unsigned char *a = malloc(n), *b = malloc(n), *low = NULL;
+	ok(a && b, "two %zu MiB blocks", n / MiB);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return;
+	}
+	if (addr_of(b) == addr_of(a) + n)
+		low = a;
+	else if (addr_of(a) == addr_of(b) + n)
+		low = b;
+	if (!low || !under_goalloc()) {
+		ok(1, "# SKIP the blocks are not adjacent, or not goalloc's (%p, %p)", (void *)a, (void *)b);
+		ok(1, "# SKIP (same)");
+		free(a);
+		free(b);
+		return;
+	}
+	unsigned char *other = low == a ? b : a;
+	pat_fill(low, n, 11);
+	uintptr_t old = addr_of(low);
+	unsigned char *moved = realloc_opaque(low, 2 * n);
+	ok(moved && addr_of(moved) != old && pat_check(moved, n, 11) == n,
+	   "realloc to %zu MiB moved the lower block and kept its contents", 2 * n / MiB);
+	size_t r = resident_pages((void *)old, n);
+	ok(r == 0, "its old pages are no longer resident (%zu of %zu)", r, n / (size_t)sysconf(_SC_PAGESIZE));
+	free(moved);
+	free(other);
+}
+
+static void test_shrink_released(void)
+{
+	size_t n = 16 * MiB, m = 2 * MiB;
+	unsigned char *p = malloc(n);
+	ok(p != NULL, "a %zu MiB block", n / MiB);
+	if (!p)
+		return;
+	mark(p, 0, n, 13);
+	uintptr_t old = addr_of(p);
+	unsigned char *q = realloc_opaque(p, m);
+	ok(q && first_unmarked(q, m, 13) == m, "realloc to %zu MiB keeps the first %zu MiB", m / MiB, m / MiB);
+	if (under_goalloc()) {
+		ok(addr_of(q) == old, "in place");
+		size_t r = resident_pages((void *)(old + 2 * m), n - 2 * m);
+		ok(r == 0, "the pages it gave up are no longer resident (%zu left)", r);
+	} else {
+		ok(1, "# SKIP in place: goalloc's behaviour");
+		ok(1, "# SKIP (same)");
+	}
+	free(q);
+}
+
+int main(void)
+{
+	test_doubling();
+	test_moved_block_released();
+	test_shrink_released();
+	return done_testing();
+}
