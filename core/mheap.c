@@ -272,16 +272,24 @@ struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t alig
 	return s;
 }
 
-/* Give [base, base + npages pages) back to the OS while their span still owns them (once they
- * are free, another thread may be handed them as zeroed). */
-static void release_pages(uintptr_t base, uint32_t npages)
+/* Give [base, base + npages pages) of span s back to the OS while s still owns them (once they
+ * are free, another thread may be handed them as zeroed); pages that mremap moved there are
+ * mapped afresh instead. */
+static void release_pages(const struct mspan *s, uintptr_t base, uint32_t npages)
 {
-	ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
+	if (s->remapped)
+		ga_os_map_fresh((void *)base, (size_t)npages << GA_PAGE_SHIFT);
+	else
+		ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
 }
 
-/* clean: the span's pages read as zero (released already). */
+/* clean: the span's pages read as zero (already released, or released here). */
 static void free_span(struct mspan *s, int clean)
 {
+	if (s->remapped) {
+		release_pages(s, s->base, s->npages);
+		clean = 1;
+	}
 	ga_lock(&mheap.lock);
 	atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
 	set_pages(s->base, s->npages, NULL, clean);
@@ -299,7 +307,12 @@ void mheap_free_span(struct mspan *s)
 
 void mheap_free_span_unused(struct mspan *s)
 {
-	release_pages(s->base, s->npages);
+	release_pages(s, s->base, s->npages);
+	free_span(s, 1);
+}
+
+void mheap_free_span_moved(struct mspan *s)
+{
 	free_span(s, 1);
 }
 
@@ -334,9 +347,9 @@ static int pages_free(uintptr_t p, uint32_t npages)
 int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 {
 	int ok = 1;
-	release_tail = npages < s->npages && release_tail;
+	release_tail = npages < s->npages && (release_tail || s->remapped);
 	if (release_tail) /* (before the lock: the span owns the tail until set_pages below) */
-		release_pages(s->base + ((uintptr_t)npages << GA_PAGE_SHIFT), s->npages - npages);
+		release_pages(s, s->base + ((uintptr_t)npages << GA_PAGE_SHIFT), s->npages - npages);
 	ga_lock(&mheap.lock);
 	if (npages > s->npages) {
 		uintptr_t end = s->base + ((uintptr_t)s->npages << GA_PAGE_SHIFT);

@@ -25,6 +25,8 @@ GA_HIDDEN void mheap_free_span(struct mspan *s);
  * contents realloc has just copied elsewhere, so that the copy does not leave its size behind in
  * RSS. The pages read as zero when next handed out. */
 GA_HIDDEN void mheap_free_span_unused(struct mspan *s);
+/* The same for a span whose pages ga_os_move has just moved away (they read as zero already). */
+GA_HIDDEN void mheap_free_span_moved(struct mspan *s);
 /* Grow a large span in place to npages if the pages after it are free (or unreserved address
  * space at the heap's end, reserved then), or shrink it, giving its tail back (to the OS as well
  * if release_tail, as mheap_free_span_unused does). Returns 1 on success (s->npages, elemsize

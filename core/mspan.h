@@ -53,6 +53,10 @@ struct mspan {
 	uint8_t needzero;    /* slots may hold old data (a fresh span from never-used pages is zero) */
 	uint8_t nwords;      /* 64-bit words per bitmap: ceil(nelems/64) */
 	_Atomic uint8_t state; /* MSPAN_*; published last with a release store */
+	/* Large spans: pages were moved here by mremap (ga_os_move), so the kernel keeps them in a
+	 * mapping of their own; its address range is mapped afresh when the pages go back to the
+	 * heap (mheap), which lets the kernel merge it into the arena's mapping again. */
+	uint8_t remapped;
 	uint64_t *allocBits; /* → bits[0 .. nwords) */
 	uint64_t *freedBits; /* → bits[nwords .. 2 nwords): frees that arrived while cached */
 	uint64_t *gcmarkBits;/* → bits[2 nwords .. 3 nwords): the collector's marks */

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -78,4 +81,23 @@ void ga_os_unused(void *p, size_t n)
 	int saved = errno;
 	madvise(p, n, MADV_DONTNEED);
 	errno = saved;
+}
+
+int ga_os_move(void *from, void *to, size_t n)
+{
+	int saved = errno;
+	void *r = mremap(from, n, n, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+	errno = saved;
+	return r == to;
+}
+
+int ga_os_map_fresh(void *p, size_t n)
+{
+	int saved = errno;
+	void *r = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	errno = saved;
+	if (r == p)
+		return 1;
+	ga_os_unused(p, n);
+	return 0;
 }

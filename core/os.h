@@ -14,4 +14,13 @@ GA_HIDDEN void *ga_os_alloc(size_t n);
 GA_HIDDEN void ga_os_free(void *p, size_t n);
 /* Return pages to the OS; they read back as zeros (MADV_DONTNEED on private anonymous memory). */
 GA_HIDDEN void ga_os_unused(void *p, size_t n);
+/* Move the n bytes of pages at `from` to `to` (both page aligned, in the heap's mappings)
+ * without copying them: mremap with MREMAP_DONTUNMAP, which leaves `from` mapped and reading as
+ * zeros, replacing whatever was at `to`. 0 when the kernel cannot (before Linux 5.7, under
+ * valgrind, or across mappings): the caller copies instead. */
+GA_HIDDEN int ga_os_move(void *from, void *to, size_t n);
+/* Map fresh zero pages over [p, p + n) of the heap (MAP_FIXED: no gap in between). Like
+ * ga_os_unused, and the range becomes part of an ordinary mapping again after ga_os_move
+ * put pages there. 0 on failure (the pages are then at least released). */
+GA_HIDDEN int ga_os_map_fresh(void *p, size_t n);
 #endif

@@ -6,7 +6,10 @@
  *   - a big block that realloc has to move (another block sits right after it) leaves no
  *     resident pages at its old address (goalloc gives them back to the OS after the copy);
  *   - a big block shrunk to an eighth stays where it is, and the pages it gave up are no longer
- *     resident.
+ *     resident;
+ *   - thousands of such moves leave the process with about as many memory mappings as before
+ *     (goalloc moves big blocks' pages with mremap, which gives them a mapping of their own
+ *     until they are freed).
  * The RSS and residency checks hold under goalloc only; elsewhere they are skipped.
  */
 #define _GNU_SOURCE
@@ -159,10 +162,75 @@ static void test_shrink_released(void)
 	free(q);
 }
 
+static int count_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, ch;
+	if (!f)
+		return -1;
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Blocks of 1..4 MiB grown by half, among 16 live ones in random order: most growths move. */
+static void test_many_moves(void)
+{
+	enum { LIVE = 16 };
+	unsigned char *live[LIVE] = {0};
+	size_t len[LIVE] = {0};
+	int rounds = under_valgrind() ? 200 : 3000, bad = 0;
+	int maps0 = count_mappings();
+	uint64_t x = 88172645463325252ull;
+	for (int r = 0; r < rounds; r++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int i = (int)(x % LIVE);
+		if (!live[i] || len[i] > 4 * MiB) {
+			free(live[i]);
+			len[i] = MiB + (size_t)(x >> 40) % MiB;
+			live[i] = malloc(len[i]);
+			if (!live[i])
+				bad++;
+			else
+				mark(live[i], 0, len[i], (uint64_t)i);
+			continue;
+		}
+		size_t m = len[i] + len[i] / 2;
+		unsigned char *q = realloc_opaque(live[i], m);
+		if (!q || first_unmarked(q, len[i], (uint64_t)i) != len[i]) {
+			if (bad++ < 3)
+				diag("round %d: realloc(%zu -> %zu bytes) %s: byte %zu changed", r, len[i], m,
+				     q == NULL ? "failed" : addr_of(q) == addr_of(live[i]) ? "in place" : "moved",
+				     q ? first_unmarked(q, len[i], (uint64_t)i) : 0);
+			free(q);
+			live[i] = NULL;
+			continue;
+		}
+		mark(q, len[i], m, (uint64_t)i);
+		live[i] = q;
+		len[i] = m;
+	}
+	int maps1 = count_mappings();
+	for (int i = 0; i < LIVE; i++)
+		free(live[i]);
+	int maps2 = count_mappings();
+	ok(bad == 0, "%d rounds of growing 1-6 MiB blocks by half kept every block's contents", rounds);
+	if (under_valgrind()) /* (valgrind maps its own memory as the program runs) */
+		ok(1, "# SKIP memory mappings under valgrind: %d before, %d after", maps0, maps2);
+	else
+		ok(maps1 - maps0 <= 2 * LIVE + 16 && maps2 - maps0 <= 16,
+		   "memory mappings: %d before, %d with the blocks live, %d after they are freed", maps0,
+		   maps1, maps2);
+}
+
 int main(void)
 {
 	test_doubling();
 	test_moved_block_released();
 	test_shrink_released();
+	test_many_moves();
 	return done_testing();
 }
