@@ -160,7 +160,7 @@ run_case() {
 	rm -f "$tf"
 }
 
-WORKLOADS=(server prodcons frag strbuild large)
+WORKLOADS=(server prodcons frag strbuild large bufgrow)
 echo "bench-compare: ${ACTIVE[*]}; $ROUNDS rounds; parts $ONLY; scale $SCALE, rows $ROWS," \
 	"functions $FUNCS, python scale $PYSCALE, min_time $MINTIME; results in $OUT" >&2
 for ((r = 1; r <= ROUNDS; r++)); do
