@@ -283,7 +283,8 @@ static void release_pages(const struct mspan *s, uintptr_t base, uint32_t npages
 		ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
 }
 
-/* clean: the span's pages read as zero (already released, or released here). */
+/* clean: the span's pages read as zero already. A remapped span's are mapped afresh here (also
+ * after ga_os_move took its pages: the range is still a mapping of its own). */
 static void free_span(struct mspan *s, int clean)
 {
 	if (s->remapped) {
@@ -307,7 +308,8 @@ void mheap_free_span(struct mspan *s)
 
 void mheap_free_span_unused(struct mspan *s)
 {
-	release_pages(s, s->base, s->npages);
+	if (!s->remapped) /* (free_span maps a remapped span's pages afresh) */
+		release_pages(s, s->base, s->npages);
 	free_span(s, 1);
 }
 

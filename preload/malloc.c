@@ -525,11 +525,10 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	return p;
 }
 
-/* Free the large block p (span s) that realloc has copied elsewhere: like free(), but a big one's
- * pages go back to the OS at once. A block that moved to grow was left behind by data that now
- * lives at a higher size; its pages would sit in RSS until a block of its size came along
- * (doubling a buffer to 2^k bytes would keep 2^k more resident; glibc moves such blocks with
- * mremap and keeps nothing behind). */
+/* Free the large block p (span s) that realloc has copied elsewhere (when its pages could not be
+ * moved): like free(), but a big one's pages go back to the OS at once. The data now lives at a
+ * larger size; left resident, the old pages would wait for a block of their size (doubling a
+ * buffer to 2^k bytes would keep 2^k more in RSS). */
 GA_NOINLINE static void realloc_free_moved(void *p, struct mspan *s)
 {
 	struct mcache *c = &ga_mcache;
