@@ -98,6 +98,13 @@ int ga_os_map_fresh(void *p, size_t n)
 	errno = saved;
 	if (r == p)
 		return 1;
+	/* Near vm.max_map_count a MAP_FIXED mmap can fail after the kernel took the old mapping
+	 * down: put one back (a no-op while the old one is there), then release the pages. */
+	void *back = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | GA_MAP_HINT_FLAG,
+			  -1, 0);
+	if (back != MAP_FAILED && back != p) /* (a hint only, where NOREPLACE is not used) */
+		munmap(back, n);
+	errno = saved;
 	ga_os_unused(p, n);
 	return 0;
 }
