@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# python3 under goalloc: dicts, lists, strings, JSON round trips, threads and child processes,
-# once with Python's own small-object allocator and once with PYTHONMALLOC=malloc, which sends
-# every object through malloc.
+# python3 under goalloc: dicts, lists, strings, JSON round trips, threads, child processes and
+# big buffers grown by realloc, once with Python's own small-object allocator and once with
+# PYTHONMALLOC=malloc, which sends every object through malloc.
 cd "$(dirname "$0")/../.." || exit 1
 . test/programs/lib.sh
 
@@ -102,6 +102,32 @@ child = subprocess.run(
     check=True,
 )
 print("child", child.stdout.decode().strip())
+
+# Big buffers grown by realloc: two threads each read a 24 MiB pipe to its end (FileIO.readall
+# grows one bytes object; growing side by side, they have to move), and a bytearray grown
+# 64 KiB at a time to 32 MiB, then cut to a tenth.
+pipes = [None, None]
+
+
+def read_pipe(idx):
+    cmd = "yes abcdefghi%d | head -c 25165824" % idx
+    proc = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.PIPE)
+    data = proc.stdout.read()
+    proc.wait()
+    pipes[idx] = (len(data), digest(data))
+
+
+readers = [threading.Thread(target=read_pipe, args=(i,)) for i in range(2)]
+for t in readers:
+    t.start()
+for t in readers:
+    t.join()
+print("pipes", *pipes)
+grown = bytearray()
+for i in range(512):
+    grown += bytes([i % 251]) * 65536
+del grown[len(grown) // 10 :]
+print("bytearray", len(grown), digest(bytes(grown)))
 
 numbers = "".join("%d\n" % rng.randrange(10**7) for _ in range(60000))
 out = subprocess.run(["sort", "-n"], input=numbers.encode(), stdout=subprocess.PIPE, check=True).stdout
