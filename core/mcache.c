@@ -119,6 +119,7 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanc
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > npages + npages / 4)
 			continue;
 		large_stack_remove(c, i);
+		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
 		if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
 			mheap_resize_large(s, npages, 0);
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
@@ -134,7 +135,7 @@ int mcache_large_keep(struct mcache *c, struct mspan *s)
 	if (c->state != MCACHE_LIVE || s->elemsize > MCACHE_LARGE_BYTES)
 		return 0;
 	/* Make room: evict from the bottom (least recently freed) until this one fits. */
-	while (c->nlarge == MCACHE_LARGE_SLOTS || c->large_bytes + s->elemsize > MCACHE_LARGE_BYTES)
+	while (c->nlarge == MCACHE_LARGE_SLOTS || mcache_large_bytes(c) + s->elemsize > MCACHE_LARGE_BYTES)
 		mheap_free_span(large_stack_remove(c, 0));
 	large_stack_push(c, s);
 	return 1;

@@ -313,7 +313,7 @@ static void test_large_drain(void)
 	ok(c->nlarge == 1 && span_of(s->base) == s, "kept while the heap has that many reusable pages");
 	mcache_large_drain_for(c, (uint32_t)before + 1); /* this would grow the heap */
 	mcache_leave(c);
-	ok(c->nlarge == 0 && c->large_bytes == 0 && span_of(s->base) == NULL,
+	ok(c->nlarge == 0 && mcache_large_bytes(c) == 0 && span_of(s->base) == NULL,
 	   "given back when the heap would grow into fresh pages");
 	ok(mheap_reusable_pages() == before + 64, "its 64 written pages are now reusable (%llu -> %llu)",
 	   (unsigned long long)before, (unsigned long long)mheap_reusable_pages());
