@@ -62,7 +62,6 @@ struct mcache {
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
-
 /* Blocks of span class sc this thread handed out (may be read, approximately, from another
  * thread). */
 GA_INLINE uint64_t mcache_nmalloc(const struct mcache *c, uintptr_t sc)

@@ -14,6 +14,12 @@ static uint8_t spanclass_of(const struct mcentral *c)
 	return (uint8_t)(c - ga_central);
 }
 
+/* Bytes of one block of c's class (what the transfer cache's byte bound counts). */
+static uint64_t block_bytes(const struct mcentral *c)
+{
+	return ga_class_to_size[GA_SPANCLASS_SIZECLASS(spanclass_of(c))];
+}
+
 static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
 {
 	struct mspan **head = which == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
@@ -135,7 +141,7 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 
 int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 {
-	uint64_t bytes = (uint64_t)n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(spanclass_of(c))];
+	uint64_t bytes = n * block_bytes(c);
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k == MCENTRAL_MAX_BATCHES || c->batch_bytes + bytes > MCENTRAL_BATCH_BYTES) {
@@ -163,7 +169,7 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		struct mcentral_batch *b = &c->batches[k - 1];
 		list = b->head;
 		*n = b->n;
-		c->batch_bytes -= (uint64_t)b->n * ga_class_to_size[GA_SPANCLASS_SIZECLASS(spanclass_of(c))];
+		c->batch_bytes -= b->n * block_bytes(c);
 	}
 	ga_unlock(&c->lock);
 	return list;

@@ -306,15 +306,10 @@ void mheap_free_span(struct mspan *s)
 	free_span(s, 0);
 }
 
-void mheap_free_span_unused(struct mspan *s)
+void mheap_free_span_unused(struct mspan *s, int moved)
 {
-	if (!s->remapped) /* (free_span maps a remapped span's pages afresh) */
+	if (!moved && !s->remapped) /* (free_span maps a remapped span's pages afresh) */
 		release_pages(s, s->base, s->npages);
-	free_span(s, 1);
-}
-
-void mheap_free_span_moved(struct mspan *s)
-{
 	free_span(s, 1);
 }
 

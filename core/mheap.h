@@ -21,12 +21,11 @@ struct mheap_stats {
 GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages);
 /* Return a span's pages; the record is recycled. Takes the mheap lock. */
 GA_HIDDEN void mheap_free_span(struct mspan *s);
-/* The same, giving the pages back to the OS first (MADV_DONTNEED): for a large block whose
- * contents realloc has just copied elsewhere, so that the copy does not leave its size behind in
- * RSS. The pages read as zero when next handed out. */
-GA_HIDDEN void mheap_free_span_unused(struct mspan *s);
-/* The same for a span whose pages ga_os_move has just moved away (they read as zero already). */
-GA_HIDDEN void mheap_free_span_moved(struct mspan *s);
+/* The same, the pages given back to the OS first (MADV_DONTNEED) — unless `moved`: ga_os_move
+ * has just taken them away and they read as zero already. For a large block whose contents
+ * realloc has moved or copied elsewhere, so that it does not leave its size behind in RSS. The
+ * pages read as zero when next handed out. */
+GA_HIDDEN void mheap_free_span_unused(struct mspan *s, int moved);
 /* Grow a large span in place to npages if the pages after it are free (or unreserved address
  * space at the heap's end, reserved then), or shrink it, giving its tail back (to the OS as well
  * if release_tail, as mheap_free_span_unused does). Returns 1 on success (s->npages, elemsize

@@ -91,13 +91,13 @@ int ga_os_move(void *from, void *to, size_t n)
 	return r == to;
 }
 
-int ga_os_map_fresh(void *p, size_t n)
+void ga_os_map_fresh(void *p, size_t n)
 {
 	int saved = errno;
 	void *r = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	errno = saved;
 	if (r == p)
-		return 1;
+		return;
 	/* Near vm.max_map_count a MAP_FIXED mmap can fail after the kernel took the old mapping
 	 * down: put one back (a no-op while the old one is there), then release the pages. */
 	void *back = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | GA_MAP_HINT_FLAG,
@@ -106,5 +106,4 @@ int ga_os_map_fresh(void *p, size_t n)
 		munmap(back, n);
 	errno = saved;
 	ga_os_unused(p, n);
-	return 0;
 }

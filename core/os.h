@@ -21,6 +21,6 @@ GA_HIDDEN void ga_os_unused(void *p, size_t n);
 GA_HIDDEN int ga_os_move(void *from, void *to, size_t n);
 /* Map fresh zero pages over [p, p + n) of the heap (MAP_FIXED: no gap in between). Like
  * ga_os_unused, and the range becomes part of an ordinary mapping again after ga_os_move
- * put pages there. 0 on failure (the pages are then at least released). */
-GA_HIDDEN int ga_os_map_fresh(void *p, size_t n);
+ * put pages there. If the kernel refuses, the pages are at least released. */
+GA_HIDDEN void ga_os_map_fresh(void *p, size_t n);
 #endif

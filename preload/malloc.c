@@ -532,49 +532,35 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	return p;
 }
 
-/* Free the large block p (span s) that realloc has copied elsewhere (when its pages could not be
- * moved): like free(), but a big one's pages go back to the OS at once. The data now lives at a
- * larger size; left resident, the old pages would wait for a block of their size (doubling a
+/* Move the large block p (span s) to q, a new block at least as large, for realloc, and free p.
+ * A block of GA_REALLOC_MOVE_MIN or more has its pages moved rather than copied (ga_os_move):
+ * nothing is copied and nothing stays behind. Measured, realloc of a written 256 MiB block to
+ * 512 MiB with another block right after it: 1.3 ms and 258 MB RSS after, against 184 ms and
+ * 514 MB when copied (glibc, which mremaps its mmapped chunks: 0.9 ms, 257 MB). Otherwise, or
+ * where the kernel cannot move them, it is a copy, and p's pages go back to the OS from
+ * GA_REALLOC_RELEASE_MIN: left resident, they would wait for a block of their size (doubling a
  * buffer to 2^k bytes would keep 2^k more in RSS). */
-GA_NOINLINE static void realloc_free_moved(void *p, struct mspan *s)
+GA_NOINLINE static void realloc_move_large(void *p, struct mspan *s, void *q)
 {
 	struct mcache *c = &ga_mcache;
-	if (s->elemsize < GA_REALLOC_RELEASE_MIN || c->busy ||
-	    atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE) {
-		goalloc_free(p); /* (and a block already freed is reported there) */
-		return;
+	int ours = !c->busy && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE;
+	struct mspan *qs = span_of((uintptr_t)q);
+	int moved = ours && s->elemsize >= GA_REALLOC_MOVE_MIN && qs && mspan_is_large(qs) &&
+		    (uintptr_t)q == qs->base && qs->elemsize >= s->elemsize && ga_os_move(p, q, s->elemsize);
+	if (moved) {
+		qs->remapped = 1;
+	} else {
+		memcpy(q, p, s->elemsize);
+		if (!ours || s->elemsize < GA_REALLOC_RELEASE_MIN) {
+			goalloc_free(p); /* (and a block already freed is reported there) */
+			return;
+		}
 	}
 	ga_track_free(p);
 	mcache_enter(c);
 	stats_count_large_free(s);
-	mheap_free_span_unused(s);
+	mheap_free_span_unused(s, moved);
 	mcache_leave(c);
-}
-
-/* Move the large block p (span s) to q, a new block at least as large, for realloc, and free p.
- * A big block's pages are moved rather than copied (ga_os_move): nothing is copied and nothing
- * stays behind. Measured, realloc of a written 256 MiB block to 512 MiB with another block right
- * after it: 1.3 ms and 258 MB RSS after, against 184 ms and 514 MB when copied (glibc, which
- * mremaps its mmapped chunks: 0.9 ms, 257 MB). Otherwise, or where the kernel cannot move them,
- * it is a copy. */
-GA_NOINLINE static void realloc_move_large(void *p, struct mspan *s, void *q)
-{
-	struct mcache *c = &ga_mcache;
-	struct mspan *qs = span_of((uintptr_t)q);
-	if (s->elemsize >= GA_REALLOC_MOVE_MIN && !c->busy && qs && mspan_is_large(qs) &&
-	    (uintptr_t)q == qs->base && qs->elemsize >= s->elemsize &&
-	    atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE &&
-	    ga_os_move(p, q, s->elemsize)) {
-		qs->remapped = 1;
-		ga_track_free(p);
-		mcache_enter(c);
-		stats_count_large_free(s);
-		mheap_free_span_moved(s);
-		mcache_leave(c);
-		return;
-	}
-	memcpy(q, p, s->elemsize);
-	realloc_free_moved(p, s);
 }
 
 GA_NOINLINE static void *realloc_unknown(void *p, size_t n)

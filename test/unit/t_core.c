@@ -362,7 +362,7 @@ static void test_free_unused(void)
 	uintptr_t base = s->base;
 	memset((void *)base, 0x5a, 32 * GA_PAGE_SIZE);
 	uint64_t reusable = mheap_reusable_pages();
-	mheap_free_span_unused(s);
+	mheap_free_span_unused(s, 0);
 	unsigned char vec[32 * GA_PAGE_SIZE / 4096];
 	int resident = 0;
 	if (mincore((void *)base, 32 * GA_PAGE_SIZE, vec) == 0)
