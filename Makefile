@@ -10,7 +10,10 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11
 # -fno-builtin-*: the compiler must not turn our own malloc+memset into a call to calloc (or
 # similar) inside the allocator itself.
+# -DGA_SIGNALS_WRAPPED: the library installs the program's signal handlers behind its trampoline
+# (preload/signal.c), so its fast paths store nothing for the re-entry guard (core/mcache.h).
 LIBCFLAGS := $(CSTD) -O2 -gdwarf-4 -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
+	-DGA_SIGNALS_WRAPPED \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc -fexceptions -I$(B)/gen -Icore -Ipreload $(EXTRA_CFLAGS)
 # -Bsymbolic-functions: goalloc's own calls between its exported functions (operator new →

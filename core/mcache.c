@@ -213,7 +213,8 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 			push_and_trim(c, p, sc);
 		else
 			free_direct(p, s);
-	} else { /* the fast path pushed and the list went over its bound (busy is raised) */
+	} else { /* the fast path pushed and the list went over its bound */
+		mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {

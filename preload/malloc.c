@@ -124,9 +124,9 @@ GA_NOINLINE static void *malloc_large(size_t n)
 	}
 	struct mcache *c = &ga_mcache;
 	if (GA_LIKELY(!c->busy)) { /* the span this thread freed last, if it is the same size */
-		mcache_enter(c);
+		mcache_fast_enter(c);
 		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
-		mcache_leave(c);
+		mcache_fast_leave(c);
 		if (s) {
 			ga_track_malloc((void *)s->base, s->elemsize, 0);
 			return (void *)s->base;
@@ -252,9 +252,10 @@ GA_NOINLINE __attribute__((noreturn)) static void free_large_bad(void *p, struct
 	ga_double_free(p);
 }
 
-/* A freed large span the thread's stack of cached spans did not take at once (busy raised). */
+/* A freed large span the thread's stack of cached spans did not take at once. */
 GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
 {
+	mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
 	stats_count_large_free(s);
 	if (!mcache_large_keep(c, s))
 		mheap_free_span(s);
@@ -272,10 +273,10 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 	struct mcache *c = &ga_mcache;
 	if (GA_UNLIKELY(c->busy)) /* a signal handler freeing while this thread is inside goalloc */
 		return mcache_free_slow(c, p, s);
-	mcache_enter(c);
+	mcache_fast_enter(c);
 	if (GA_UNLIKELY(!mcache_large_push_fast(c, s)))
 		return free_large_keep(c, s);
-	mcache_leave(c);
+	mcache_fast_leave(c);
 }
 
 /* ---- malloc / free ------------------------------------------------------------------------ */

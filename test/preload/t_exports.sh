@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The library's ABI: exactly the malloc family, the 20 C++ operators and goalloc_*; libc as the
-# only dependency; -z initfirst; an SONAME (valgrind's soname matching needs one).
+# The library's ABI: exactly the malloc family, the 20 C++ operators, the signal-handler
+# installers (preload/signal.c) and goalloc_*; libc as the only dependency; -z initfirst; an
+# SONAME (valgrind's soname matching needs one).
 lib=${GOALLOC_LIB:-build/libgoalloc.so}
 [ -f "$lib" ] || { echo "1..0 # SKIP no library"; exit 0; }
 expected="malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc pvalloc
 malloc_usable_size free_sized free_aligned_sized cfree __libc_malloc __libc_free __libc_calloc
 __libc_realloc __libc_memalign __libc_valloc __libc_pvalloc __posix_memalign __libc_cfree malloc_trim
 mallopt mallinfo mallinfo2 malloc_stats malloc_info
+sigaction signal bsd_signal ssignal sysv_signal __sysv_signal siginterrupt sigset
 _Znwm _Znam _ZnwmRKSt9nothrow_t _ZnamRKSt9nothrow_t _ZnwmSt11align_val_t _ZnamSt11align_val_t
 _ZnwmSt11align_val_tRKSt9nothrow_t _ZnamSt11align_val_tRKSt9nothrow_t _ZdlPv _ZdaPv _ZdlPvm _ZdaPvm
 _ZdlPvSt11align_val_t _ZdaPvSt11align_val_t _ZdlPvmSt11align_val_t _ZdaPvmSt11align_val_t

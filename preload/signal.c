@@ -1,0 +1,245 @@
+/* signal.c — the re-entry guard's other half: every signal handler the program installs runs
+ * behind a trampoline that tells goalloc whether the handler interrupted it.
+ *
+ * A handler that calls malloc or free while its thread is in the middle of a list push or pop
+ * must keep away from the thread's lists (it gets a mapping of its own; its frees are deferred;
+ * see mcache_alloc_reentrant). The thread's busy flag says so. The slow paths raise it
+ * themselves. The fast paths do not (GA_FAST_GUARD in core/mcache.h): instead, sigaction() and
+ * the older interfaces below install ga_sig_trampoline in place of the program's handler, and the
+ * trampoline raises busy around the handler when the interrupted instruction lies in goalloc's
+ * own code. That costs the fast paths nothing; it costs a signal delivery a table load and a
+ * compare.
+ *
+ * The program sees its own handler: queries return it, with SA_SIGINFO only if it asked for it,
+ * and SIG_DFL / SIG_IGN are passed through untouched. What is not covered: a handler installed
+ * by a raw rt_sigaction system call, bypassing libc. Such a handler that allocates while it
+ * interrupts a fast path can corrupt the thread's list, as it would with most allocators (POSIX
+ * does not make malloc async-signal-safe at all).
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "ga.h"
+#include "mcache.h"
+
+#if !defined(GA_SIGNALS_WRAPPED) || defined(GOALLOC_NO_LIBC_NAMES)
+#error "preload/signal.c belongs to the preloaded library only (GA_SIGNALS_WRAPPED)"
+#endif
+
+#define GA_EXPORT __attribute__((visibility("default")))
+
+/* libc's own sigaction (the same function under its other public name). */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *oact);
+
+/* The program's handler per signal: the function's address, bit 63 set if it takes three
+ * arguments (SA_SIGINFO). 0: never installed through goalloc. An entry is written before the
+ * trampoline is installed for it and is left in place when the program sets SIG_DFL or SIG_IGN
+ * (the kernel then no longer calls the trampoline for that signal), so the trampoline never
+ * reads 0. */
+#define SIG_USER_INFO (UINT64_C(1) << 63)
+static _Atomic uint64_t sig_user[_NSIG];
+/* Signals for which the program asked, through siginterrupt(), that signal() not set
+ * SA_RESTART (glibc's rule, kept here because signal() is ours). */
+static _Atomic uint64_t sig_interrupt[(_NSIG + 63) / 64];
+
+/* goalloc's executable segment: [text_lo, text_hi). Found from our own ELF program headers the
+ * first time a handler is installed, before the trampoline can run. */
+extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+static uintptr_t text_lo, text_hi;
+
+static void find_text(void)
+{
+	if (__atomic_load_n(&text_hi, __ATOMIC_ACQUIRE))
+		return;
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
+		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
+			bias = (uintptr_t)eh - ph[i].p_vaddr;
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+			uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
+			lo = lo && lo < a ? lo : a;
+			hi = hi > b ? hi : b;
+		}
+	text_lo = lo;
+	__atomic_store_n(&text_hi, hi, __ATOMIC_RELEASE);
+}
+
+static uintptr_t interrupted_ip(const void *ucv)
+{
+	const ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#else
+#error "interrupted_ip: no program counter in this architecture's ucontext"
+#endif
+}
+
+/* Every program handler runs through here. busy is restored on return; a handler that leaves
+ * by longjmp leaves it raised, and the thread then allocates the way a handler does (correct, but
+ * slow), as it would have had the handler interrupted a slow path. */
+static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
+{
+	uint64_t h = __atomic_load_n(&sig_user[sig], __ATOMIC_ACQUIRE);
+	struct mcache *c = &ga_mcache;
+	uint32_t busy = c->busy;
+	if (interrupted_ip(uc) - text_lo < text_hi - text_lo)
+		c->busy = 1;
+	ga_compiler_barrier();
+	if (h & SIG_USER_INFO)
+		((void (*)(int, siginfo_t *, void *))(uintptr_t)(h & ~SIG_USER_INFO))(sig, info, uc);
+	else
+		((void (*)(int))(uintptr_t)h)(sig);
+	ga_compiler_barrier();
+	c->busy = busy;
+}
+
+static int is_program_handler(const struct sigaction *act)
+{
+	return act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN &&
+	       act->sa_sigaction != ga_sig_trampoline;
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *oact) GA_EXPORT;
+int sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
+{
+	if (sig <= 0 || sig >= _NSIG)
+		return __sigaction(sig, act, oact); /* (EINVAL, from libc) */
+	struct sigaction wrapped, old;
+	uint64_t prev = __atomic_load_n(&sig_user[sig], __ATOMIC_ACQUIRE);
+	int wrap = is_program_handler(act);
+	if (wrap) {
+		find_text();
+		wrapped = *act;
+		wrapped.sa_sigaction = ga_sig_trampoline;
+		wrapped.sa_flags |= SA_SIGINFO;
+		uint64_t h = (uint64_t)(uintptr_t)act->sa_handler | (act->sa_flags & SA_SIGINFO ? SIG_USER_INFO : 0);
+		prev = __atomic_exchange_n(&sig_user[sig], h, __ATOMIC_ACQ_REL);
+	}
+	if (__sigaction(sig, wrap ? &wrapped : act, oact ? &old : NULL) != 0) {
+		if (wrap) /* (SIGKILL, SIGSTOP, libc's own signals) */
+			__atomic_store_n(&sig_user[sig], prev, __ATOMIC_RELEASE);
+		return -1;
+	}
+	if (oact) {
+		*oact = old;
+		if (old.sa_sigaction == ga_sig_trampoline) { /* report the program's handler */
+			oact->sa_handler = (void (*)(int))(uintptr_t)(prev & ~SIG_USER_INFO);
+			if (!(prev & SIG_USER_INFO))
+				oact->sa_flags &= ~SA_SIGINFO;
+		}
+	}
+	return 0;
+}
+
+/* signal() as glibc defines it (BSD semantics): the signal blocked during its handler, and
+ * SA_RESTART unless siginterrupt() said otherwise. */
+static sighandler_t set_handler(int sig, sighandler_t h, int flags, int block_self)
+{
+	struct sigaction a, o;
+	if (h == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	if (block_self)
+		sigaddset(&a.sa_mask, sig);
+	a.sa_flags = flags;
+	return sigaction(sig, &a, &o) < 0 ? SIG_ERR : o.sa_handler;
+}
+
+static int interrupts(int sig)
+{
+	return (int)(__atomic_load_n(&sig_interrupt[sig / 64], __ATOMIC_RELAXED) >> (sig % 64) & 1);
+}
+
+sighandler_t signal(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t signal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, sig > 0 && sig < _NSIG && interrupts(sig) ? 0 : SA_RESTART, 1);
+}
+
+sighandler_t bsd_signal(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+sighandler_t ssignal(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+/* System V semantics: one-shot, not blocked during its handler, no restart. */
+sighandler_t sysv_signal(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return set_handler(sig, h, SA_RESETHAND | SA_NODEFER, 0);
+}
+
+sighandler_t __sysv_signal(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t __sysv_signal(int sig, sighandler_t h)
+{
+	return sysv_signal(sig, h);
+}
+
+int siginterrupt(int sig, int flag) GA_EXPORT;
+int siginterrupt(int sig, int flag)
+{
+	struct sigaction a;
+	if (sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t bit = UINT64_C(1) << (sig % 64);
+	if (flag)
+		__atomic_fetch_or(&sig_interrupt[sig / 64], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&sig_interrupt[sig / 64], ~bit, __ATOMIC_RELAXED);
+	if (sigaction(sig, NULL, &a) < 0)
+		return -1;
+	if (flag)
+		a.sa_flags &= ~SA_RESTART;
+	else
+		a.sa_flags |= SA_RESTART;
+	return sigaction(sig, &a, NULL);
+}
+
+/* sigset() (System V): SIG_HOLD blocks the signal; anything else installs it and unblocks it.
+ * Returns SIG_HOLD if the signal was blocked before, else the previous disposition. */
+sighandler_t sigset(int sig, sighandler_t h) GA_EXPORT;
+sighandler_t sigset(int sig, sighandler_t h)
+{
+	sigset_t set, oset;
+	struct sigaction a, o;
+	if (h == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (h == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &set, &oset) < 0)
+			return SIG_ERR;
+		if (sigismember(&oset, sig))
+			return SIG_HOLD;
+		return sigaction(sig, NULL, &o) < 0 ? SIG_ERR : o.sa_handler;
+	}
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	a.sa_flags = 0;
+	if (sigaction(sig, &a, &o) < 0 || sigprocmask(SIG_UNBLOCK, &set, &oset) < 0)
+		return SIG_ERR;
+	return sigismember(&oset, sig) ? SIG_HOLD : o.sa_handler;
+}
