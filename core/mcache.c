@@ -112,6 +112,14 @@ _Static_assert(MCACHE_LARGE_SLOTS == sizeof(((struct mcache *)0)->large) / sizeo
 
 /* c->large[0 .. nlarge) is a stack, most recently freed on top: a malloc/free loop of one size
  * finds its span at the first look. */
+/* Give entry i of the stack back to the mheap. */
+static void large_evict(struct mcache *c, unsigned i)
+{
+	struct mspan *s = large_stack_remove(c, i);
+	c->large_held -= (int64_t)s->elemsize;
+	mheap_free_span(s);
+}
+
 struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass)
 {
 	for (unsigned i = c->nlarge; i-- > 0;) {
@@ -120,9 +128,13 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanc
 			continue;
 		large_stack_remove(c, i);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
-		if (s->npages > npages) /* give the surplus tail back: usable size stays the request's pages */
+		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */
+			uintptr_t held = s->elemsize;
 			mheap_resize_large(s, npages, 0);
+			c->large_held -= (int64_t)(held - s->elemsize);
+		}
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+		c->nmalloc_base[spanclass]++;
 		return s;
 	}
 	return NULL;
@@ -136,15 +148,25 @@ int mcache_large_keep(struct mcache *c, struct mspan *s)
 		return 0;
 	/* Make room: evict from the bottom (least recently freed) until this one fits. */
 	while (c->nlarge == MCACHE_LARGE_SLOTS || mcache_large_bytes(c) + s->elemsize > MCACHE_LARGE_BYTES)
-		mheap_free_span(large_stack_remove(c, 0));
+		large_evict(c, 0);
 	large_stack_push(c, s);
 	return 1;
+}
+
+void mcache_large_free(struct mcache *c, struct mspan *s)
+{
+	if (mcache_large_keep(c, s)) {
+		c->nfree[s->spanclass]++; /* (kept: still in large_held) */
+	} else {
+		stats_count_large_free(s);
+		mheap_free_span(s);
+	}
 }
 
 static void large_drain(struct mcache *c)
 {
 	while (c->nlarge)
-		mheap_free_span(large_stack_remove(c, c->nlarge - 1));
+		large_evict(c, c->nlarge - 1);
 }
 
 void mcache_large_drain_for(struct mcache *c, uint32_t npages)
@@ -371,9 +393,7 @@ static void drain_deferred(struct mcache *c)
 		void *next = ga_link_get(p);
 		struct mspan *s = span_of((uintptr_t)p);
 		if (mspan_is_large(s)) {
-			stats_count_large_free(s);
-			if (!mcache_large_keep(c, s))
-				mheap_free_span(s);
+			mcache_large_free(c, s);
 		} else {
 			if (c->state == MCACHE_LIVE)
 				push_and_trim(c, p, s->spanclass);

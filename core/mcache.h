@@ -58,7 +58,13 @@ struct mcache {
 	 * (mcache_large_bytes). Their needzero is stale: whoever takes one for calloc sets it. */
 	struct mspan *large[8]; /* [0, nlarge): oldest first */
 	uint32_t nlarge;
-	int64_t large_live; /* bytes of live large blocks this thread allocated minus those it freed */
+	/* Bytes of large blocks this thread took from the mheap, minus those it gave back to it, plus
+	 * what realloc grew or shrank in place. The spans in large[] are counted in it (a free that
+	 * keeps its span changes nothing here, nor does a malloc that takes one back: two stores
+	 * fewer per malloc+free pair of a large block); the statistics subtract them. A block freed
+	 * by another thread than its allocator is counted in one and cached by the other: only the
+	 * sum over threads means anything, and it is exact. */
+	int64_t large_held;
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
 };
 
@@ -86,10 +92,13 @@ GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t si
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
 /* Large spans (busy raised by the caller). take: a cached span of spanclass with npages to
- * npages + npages/4 pages, now INUSE, or NULL. keep: cache a span whose block was just freed;
- * 0 if it is not kept (the caller gives it back to the mheap). */
+ * npages + npages/4 pages, now INUSE and counted as a malloc, or NULL. keep: cache a span whose
+ * block was just freed; 0 if it is not kept (the caller gives it back to the mheap). */
 GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass);
 GA_HIDDEN int mcache_large_keep(struct mcache *c, struct mspan *s);
+/* free() of the large span s on this thread, past the fast path: counted, then kept or given back
+ * to the mheap. */
+GA_HIDDEN void mcache_large_free(struct mcache *c, struct mspan *s);
 /* Before asking the mheap for npages pages (busy raised): if the heap has fewer free pages
  * holding data than that, it would grow into fresh memory while this thread keeps freed large
  * spans resident; give those back first so they are reused. */
@@ -273,10 +282,11 @@ GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed)
 #define MCACHE_LARGE_BYTES (4u << 20)
 
 /* The stack itself: remove entry i, or push s as CACHED. Its bytes are summed when needed
- * rather than kept in a field, and a cached span's needzero is set when it is taken for calloc
- * (mcache_large_take), not when it is pushed: three stores fewer per malloc+free pair of a large
- * block, for a loop over at most 8 entries on a free. Measured (median of 10 runs): 64 KiB and
- * 1 MiB pairs 11.1 -> 9.6 ns. On this machine stores, more than instructions, set the pace. */
+ * rather than kept in a field, a cached span's needzero is set when it is taken for calloc
+ * (mcache_large_take), not when it is pushed, and a span on it still counts in large_held: five
+ * stores fewer per malloc+free pair of a large block, for a loop over at most 8 entries on a
+ * free. Measured (median of 10 runs): 64 KiB and 1 MiB pairs 11.1 -> 9.6 ns for the first three.
+ * On this machine stores, more than instructions, set the pace. */
 GA_INLINE uint64_t mcache_large_bytes(const struct mcache *c)
 {
 	uint64_t bytes = 0;
@@ -311,7 +321,6 @@ GA_INLINE struct mspan *mcache_large_pop_exact(struct mcache *c, uint32_t npages
 	c->nlarge = k - 1; /* (large_stack_remove of the top entry) */
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_relaxed);
 	c->nmalloc_base[0]++;
-	c->large_live += (int64_t)s->elemsize;
 	return s;
 }
 
@@ -322,7 +331,6 @@ GA_INLINE int mcache_large_push_fast(struct mcache *c, struct mspan *s)
 		return 0;
 	large_stack_push(c, s);
 	c->nfree[s->spanclass]++;
-	c->large_live -= (int64_t)s->elemsize;
 	return 1;
 }
 

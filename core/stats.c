@@ -25,13 +25,14 @@ void stats_count_orphan_frees(uint8_t sc, uint64_t n)
 }
 
 /* Large blocks are counted in the thread's cache (span classes 0 and 1 of nmalloc_base/nfree, and
- * large_live) when it has a live one, else in the global atomics. */
+ * large_held) when it has a live one, else in the global atomics. These count a span that comes
+ * from or goes back to the mheap; the thread's stack of cached spans counts the rest itself. */
 void stats_count_large_malloc(struct mspan *s)
 {
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE) {
 		c->nmalloc_base[s->spanclass]++;
-		c->large_live += (int64_t)s->elemsize;
+		c->large_held += (int64_t)s->elemsize;
 		return;
 	}
 	atomic_fetch_add_explicit(&g.large_malloc, 1, memory_order_relaxed);
@@ -43,7 +44,7 @@ void stats_count_large_free(struct mspan *s)
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE) {
 		c->nfree[s->spanclass]++;
-		c->large_live -= (int64_t)s->elemsize;
+		c->large_held -= (int64_t)s->elemsize;
 		return;
 	}
 	atomic_fetch_add_explicit(&g.large_free, 1, memory_order_relaxed);
@@ -54,9 +55,24 @@ void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
 {
 	struct mcache *c = &ga_mcache;
 	if (c->state == MCACHE_LIVE)
-		c->large_live += (int64_t)new_bytes - (int64_t)old_bytes;
+		c->large_held += (int64_t)new_bytes - (int64_t)old_bytes;
 	else
 		atomic_fetch_add_explicit(&g.large_bytes, new_bytes - old_bytes, memory_order_relaxed);
+}
+
+/* Bytes of live large blocks a thread's counters stand for: large_held less the spans on its
+ * stack. Read from another thread the stack may change meanwhile (a span record, once made, is
+ * never unmapped): the result is then approximate, as the other per-thread counters are. */
+static int64_t large_live(struct mcache *c)
+{
+	int64_t live = __atomic_load_n(&c->large_held, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&c->nlarge, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n && i < MCACHE_LARGE_SLOTS; i++) {
+		struct mspan *s = __atomic_load_n(&c->large[i], __ATOMIC_RELAXED);
+		if (s)
+			live -= (int64_t)__atomic_load_n(&s->elemsize, __ATOMIC_RELAXED);
+	}
+	return live;
 }
 
 void stats_fold_exited(struct mcache *c)
@@ -67,8 +83,8 @@ void stats_fold_exited(struct mcache *c)
 		c->nfree[sc] = 0;
 		c->nmalloc_base[sc] = sc < 2 ? 0 : -(int64_t)mcache_list_count(&c->fl[sc]);
 	}
-	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)c->large_live, memory_order_relaxed);
-	c->large_live = 0;
+	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)large_live(c), memory_order_relaxed);
+	c->large_held = 0;
 }
 
 struct per_class {
@@ -83,7 +99,7 @@ static void add_cache(struct mcache *c, void *arg)
 		pc->nmalloc[sc >> 1] += mcache_nmalloc(c, sc);
 		pc->nfree[sc >> 1] += __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
 	}
-	pc->large_live += __atomic_load_n(&c->large_live, __ATOMIC_RELAXED);
+	pc->large_live += large_live(c);
 }
 
 static void collect(struct per_class *pc, struct goalloc_stats *out)

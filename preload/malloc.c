@@ -87,13 +87,14 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 	if (!s) {
 		mcache_large_drain_for(c, (uint32_t)(npages + align_pages - 1));
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
+		if (s)
+			stats_count_large_malloc(s);
 	}
 	mcache_leave(c);
 	if (!s) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	stats_count_large_malloc(s);
 	if (zeroed)
 		*zeroed = !s->needzero;
 	ga_track_malloc((void *)s->base, s->elemsize, zeroed && !s->needzero);
@@ -116,21 +117,12 @@ GA_NOINLINE static void *small_alloc_slow(size_t n, uint8_t sc)
 	return p;
 }
 
+/* malloc(n) for n > 32 KiB past its fast path (in malloc_medium). */
 GA_NOINLINE static void *malloc_large(size_t n)
 {
 	if (n > (size_t)PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
-	}
-	struct mcache *c = &ga_mcache;
-	if (GA_LIKELY(!c->busy)) { /* the span this thread freed last, if it is the same size */
-		mcache_fast_enter(c);
-		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
-		mcache_fast_leave(c);
-		if (s) {
-			ga_track_malloc((void *)s->base, s->elemsize, 0);
-			return (void *)s->base;
-		}
 	}
 	return large_alloc(n, 0, 0, NULL);
 }
@@ -256,15 +248,13 @@ GA_NOINLINE __attribute__((noreturn)) static void free_large_bad(void *p, struct
 GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
 {
 	mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
-	stats_count_large_free(s);
-	if (!mcache_large_keep(c, s))
-		mheap_free_span(s);
+	mcache_large_free(c, s);
 	mcache_leave(c);
 }
 
 /* free() of a large block: checked, then pushed on the thread's stack of cached spans. The
  * common case calls nothing (so it needs no stack frame); the rest are tail calls. */
-GA_NOINLINE static void free_large(void *p, struct mspan *s)
+GA_INLINE void free_large(void *p, struct mspan *s)
 {
 	if (GA_UNLIKELY((uintptr_t)p != s->base ||
 			atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE))
@@ -281,11 +271,22 @@ GA_NOINLINE static void free_large(void *p, struct mspan *s)
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
 
-/* malloc(n) for n > 1024: the 128-byte-step classes, or a large span. */
+/* malloc(n) for n > 1024: the 128-byte-step classes, or a large span — first the one this
+ * thread freed last, if it has the same number of pages. */
 GA_NOINLINE static void *malloc_medium(size_t n)
 {
-	if (n > GA_MAX_SMALL_SIZE)
-		return malloc_large(n);
+	if (n > GA_MAX_SMALL_SIZE) {
+		struct mcache *c = &ga_mcache;
+		if (GA_UNLIKELY(n > (size_t)PTRDIFF_MAX || c->busy))
+			return malloc_large(n);
+		mcache_fast_enter(c);
+		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
+		mcache_fast_leave(c);
+		if (GA_UNLIKELY(!s))
+			return malloc_large(n);
+		ga_track_malloc((void *)s->base, s->elemsize, 0);
+		return (void *)s->base;
+	}
 	uint8_t sc = ga_malloc_spanclass(n);
 	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,16 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+static void *large_blocks[3];
+
+static void *large_producer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		large_blocks[i] = launder(malloc((size_t)(100 + 50 * i) << 10));
+	return NULL;
+}
+
 static void *idle(void *arg)
 {
 	return arg;
@@ -49,7 +60,7 @@ int main(void)
 		printf("1..0 # SKIP goalloc is not the allocator\n");
 		return 0;
 	}
-	plan(8);
+	plan(10);
 	static void *p[N];
 	struct goalloc_stats s0, s1;
 	char msg[160];
@@ -115,6 +126,54 @@ int main(void)
 	free(big[2]);
 	free(big[4]);
 
+	/* Large bytes in use through the thread's stack of freed spans: a freed span kept there is
+	 * not in use; taken back whole, or shrunk to a smaller request, it is, at its new size. */
+	s0 = now();
+	void *l1 = launder(malloc(320 << 10)); /* 40 pages */
+	s1 = now();
+	size_t u1 = malloc_usable_size(l1);
+	free(l1);
+	struct goalloc_stats s2 = now();
+	void *l2 = launder(malloc(264 << 10)); /* 33 pages: the cached 40 shrunk */
+	struct goalloc_stats s3 = now();
+	size_t u2 = malloc_usable_size(l2);
+	free(l2);
+	void *l3 = launder(malloc(264 << 10)); /* the same span again, whole */
+	struct goalloc_stats s4 = now();
+	free(l3);
+	struct goalloc_stats s5 = now();
+	ok(s1.bytes_in_use - s0.bytes_in_use == u1 && s2.bytes_in_use == s0.bytes_in_use &&
+		   s3.bytes_in_use - s0.bytes_in_use == u2 && s4.bytes_in_use == s3.bytes_in_use &&
+		   s5.bytes_in_use == s0.bytes_in_use && l3 == l2,
+	   "large bytes in use through freed spans kept and reused: +%llu, %+lld, +%llu, +%llu, %+lld",
+	   (unsigned long long)(s1.bytes_in_use - s0.bytes_in_use),
+	   (long long)(s2.bytes_in_use - s0.bytes_in_use), (unsigned long long)(s3.bytes_in_use - s0.bytes_in_use),
+	   (unsigned long long)(s4.bytes_in_use - s0.bytes_in_use), (long long)(s5.bytes_in_use - s0.bytes_in_use));
+
+	/* Large blocks another thread allocated, freed (and kept) here (after an idle thread, as
+	 * below, so that the counted one allocates nothing but its blocks). */
+	pthread_t lt;
+	if (pthread_create(&lt, NULL, idle, NULL) || pthread_join(lt, NULL)) {
+		printf("Bail out! pthread_create failed\n");
+		return 1;
+	}
+	s0 = now();
+	if (pthread_create(&lt, NULL, large_producer, NULL) || pthread_join(lt, NULL)) {
+		printf("Bail out! pthread_create failed\n");
+		return 1;
+	}
+	s1 = now();
+	size_t lsum = 0;
+	for (int i = 0; i < 3; i++) {
+		lsum += malloc_usable_size(large_blocks[i]);
+		free(large_blocks[i]);
+	}
+	s2 = now();
+	ok(s1.bytes_in_use - s0.bytes_in_use == lsum && s2.bytes_in_use == s0.bytes_in_use &&
+		   s2.large_frees - s1.large_frees == 3,
+	   "another thread's large blocks: +%llu in use, then %+lld after this thread freed them",
+	   (unsigned long long)(s1.bytes_in_use - s0.bytes_in_use), (long long)(s2.bytes_in_use - s0.bytes_in_use));
+
 	/* Another thread allocates; this one frees everything (a consumer: its lists take the free-only
 	 * bound); the producer has exited, so its counters were folded into the totals. A first,
 	 * idle thread makes glibc allocate (and then cache with its stack) the thread's TLS vector,
@@ -134,7 +193,7 @@ int main(void)
 	   (unsigned long long)(s1.mallocs - s0.mallocs));
 	for (int i = 0; i < HANDOFF; i++)
 		free(blocks[i]);
-	struct goalloc_stats s2 = now();
+	s2 = now();
 	ok(s2.frees - s1.frees == HANDOFF && s2.mallocs == s1.mallocs,
 	   "this thread freeing all %d of them: +%llu frees, no malloc", HANDOFF,
 	   (unsigned long long)(s2.frees - s1.frees));
