@@ -345,16 +345,22 @@ GA_NOINLINE static void free_small_slow(void *p, int pushed)
 	mcache_free_slow(&ga_mcache, pushed ? NULL : p, span_of((uintptr_t)p));
 }
 
-/* free() of p in a small span, info being its page's entry: p is a slot start iff its offset in
+/* Is p, in a small span whose page entry is info, the start of a slot? It is iff its offset in
  * the page plus the page's phase is a multiple of the class size (see the slot layout in
- * core/mspan.h; the sum is below 2^16); then one push on this thread's list. keyed: the class
- * holds the double-free key (all but the 8-byte class). */
+ * core/mspan.h; the sum is below 2^16): one multiply. The mspan record is not read. */
+GA_INLINE int page_slot_start(const void *p, uintptr_t info)
+{
+	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
+	uint64_t divides = ga_slot_divides[info & 0xff];
+	return x * divides < divides;
+}
+
+/* free() of p in a small span, info being its page's entry: the slot check, then one push on
+ * this thread's list. keyed: the class holds the double-free key (all but the 8-byte class). */
 GA_INLINE void free_small(void *p, uintptr_t info, int keyed)
 {
 	uintptr_t sc = info & 0xff;
-	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
-	uint64_t divides = ga_slot_divides[sc];
-	if (GA_UNLIKELY(x * divides >= divides))
+	if (GA_UNLIKELY(!page_slot_start(p, info)))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
 	int r = mcache_push(mcache_here(), p, sc, keyed);
@@ -585,7 +591,20 @@ GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
 	bad_pointer("realloc", p);
 }
 
-GA_EXPORT void *goalloc_realloc(void *p, size_t n)
+/* realloc of a small block (class size `old`) to a larger n: a new block, the bytes copied, the
+ * old one freed. */
+GA_NOINLINE static void *realloc_small_move(void *p, size_t old, size_t n)
+{
+	void *q = goalloc_malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old);
+	goalloc_free(p);
+	return q;
+}
+
+/* realloc past its fast path. */
+GA_NOINLINE static void *realloc_general(void *p, size_t n)
 {
 	if (!p)
 		return goalloc_malloc(n);
@@ -613,12 +632,23 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 	}
 	if (n <= old)
 		return p; /* fits: stay in place (usable bytes are preserved trivially) */
-	void *q = goalloc_malloc(n);
-	if (!q)
-		return NULL;
-	memcpy(q, p, old);
-	goalloc_free(p);
-	return q;
+	return realloc_small_move(p, old, n);
+}
+
+/* The fast path, for a block of a small class of 16 bytes or more and 1 ≤ n ≤ 32 KiB, found as
+ * free() finds it (the page's entry, not the mspan record): it stays where it is if n fits in
+ * its class, as a string grown by a few bytes at a time mostly does. Everything else — NULL,
+ * n == 0, the 8-byte class, large blocks, foreign pointers — takes realloc_general. */
+GA_EXPORT void *goalloc_realloc(void *p, size_t n)
+{
+	uintptr_t info = page_class_of((uintptr_t)p);
+	if (GA_LIKELY((info & 0xff) > GA_SPANCLASS(1, 1) && n - 1 < GA_MAX_SMALL_SIZE)) {
+		if (GA_UNLIKELY(!page_slot_start(p, info)))
+			bad_pointer("realloc", p);
+		size_t old = ga_class_to_size[GA_SPANCLASS_SIZECLASS(info & 0xff)];
+		return GA_LIKELY(n <= old) ? p : realloc_small_move(p, old, n);
+	}
+	return realloc_general(p, n);
 }
 
 /* ---- Aligned allocation ------------------------------------------------------------------ */
