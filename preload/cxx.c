@@ -1,4 +1,5 @@
-/* cxx.c — C++ operator new/delete, all 20 mangled names, so goalloc wins `new` even when another
+/* cxx.c — C++ operator new/delete: the 20 mangled names but the six plain ones, which are aliases
+ * of the fast paths in malloc.c. All 20 are exported so goalloc wins `new` even when another
  * allocator that exports them (Debian's redis links jemalloc) is also loaded. Written in C by
  * mangled name: libgoalloc.so does not depend on libstdc++.
  *
@@ -48,8 +49,6 @@ GA_INLINE void *new_impl(size_t n, size_t align, int nothrow)
 }
 
 /* new */
-GA_EXPORT void *_Znwm(size_t n) { return ga_new(n); }
-GA_EXPORT void *_Znam(size_t n) { return ga_new(n); }
 GA_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return ga_new_aligned(n, a); }
@@ -66,10 +65,6 @@ GA_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const str
 }
 
 /* delete: the span knows the size and alignment, so every form is free(). */
-GA_EXPORT void _ZdlPv(void *p) { goalloc_free(p); }
-GA_EXPORT void _ZdaPv(void *p) { goalloc_free(p); }
-GA_EXPORT void _ZdlPvm(void *p, size_t n) { (void)n; goalloc_free(p); }
-GA_EXPORT void _ZdaPvm(void *p, size_t n) { (void)n; goalloc_free(p); }
 GA_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
 GA_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
 GA_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n; (void)a; goalloc_free(p); }

@@ -831,6 +831,15 @@ void *pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
 void *__libc_pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
 int __posix_memalign(void **out, size_t align, size_t n) GA_ALIAS(goalloc_posix_memalign);
 void __libc_cfree(void *p) GA_ALIAS(goalloc_free);
+/* The C++ operators of every new-expression and delete-expression without alignment: the fast
+ * paths themselves rather than a jump to them (the other forms are in cxx.c). The sized deletes
+ * take a second argument they ignore, which the x86-64 calling convention allows. */
+void *_Znwm(size_t n) GA_ALIAS(ga_new);
+void *_Znam(size_t n) GA_ALIAS(ga_new);
+void _ZdlPv(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPv(void *p) GA_ALIAS(goalloc_free);
+void _ZdlPvm(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPvm(void *p) GA_ALIAS(goalloc_free);
 
 #endif
 
