@@ -368,16 +368,20 @@ GA_INLINE void free_small(void *p, uintptr_t info, int keyed)
 		return free_small_slow(p, r == MCACHE_PUSH_FLUSH);
 }
 
-/* free() of a pointer in arena a that is not in a small span of 16 bytes or more: the 8-byte
- * class (too small for the key), a large block, or a free page. info: the page's entry. */
-GA_NOINLINE static void free_other(void *p, struct heap_arena *a, uintptr_t info)
+/* free() of a block of the 8-byte class (too small for the double-free key). Its own function,
+ * without a stack frame: the large path's calls would give free_other one. */
+GA_NOINLINE static void free_tiny(void *p, uintptr_t info)
 {
-	if ((info & 0xff) >= GA_SPANCLASS(1, 0))
-		return free_small(p, info, 0); /* the 8-byte class */
+	free_small(p, info, 0);
+}
+
+/* free() of a pointer in arena a whose page's entry is 0 or 1: a large block, or a free page. */
+GA_NOINLINE static void free_other(void *p, struct heap_arena *a)
+{
 	struct mspan *s = arena_page_span(a, (uintptr_t)p);
 	if (!s)
 		return free_unknown(p);
-	free_large(p, s); /* (a page's entry is 0 or 1 only for free pages and large spans) */
+	free_large(p, s);
 }
 
 /* free() of a pointer in no arena: NULL (address 0 is in none), or a foreign pointer. */
@@ -396,8 +400,8 @@ GA_EXPORT void goalloc_free(void *p)
 		return free_outside(p);
 	uintptr_t info = arena_page_class(a, (uintptr_t)p);
 	uintptr_t sc = info & 0xff;
-	if (GA_UNLIKELY(sc <= 3)) /* free page, large span or the 8-byte class */
-		return free_other(p, a, info);
+	if (GA_UNLIKELY(sc <= 3)) /* the 8-byte class, or a large span or free page */
+		return sc >= GA_SPANCLASS(1, 0) ? free_tiny(p, info) : free_other(p, a);
 	free_small(p, info, 1);
 }
 
