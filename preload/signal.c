@@ -89,7 +89,7 @@ static uintptr_t interrupted_ip(const void *ucv)
  * slow), as it would have had the handler interrupted a slow path. */
 static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
 {
-	uint64_t h = __atomic_load_n(&sig_user[sig], __ATOMIC_ACQUIRE);
+	uint64_t h = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
 	struct mcache *c = &ga_mcache;
 	uint32_t busy = c->busy;
 	if (interrupted_ip(uc) - text_lo < text_hi - text_lo)
@@ -115,7 +115,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 	if (sig <= 0 || sig >= _NSIG)
 		return __sigaction(sig, act, oact); /* (EINVAL, from libc) */
 	struct sigaction wrapped, old;
-	uint64_t prev = __atomic_load_n(&sig_user[sig], __ATOMIC_ACQUIRE);
+	uint64_t prev = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
 	int wrap = is_program_handler(act);
 	if (wrap) {
 		find_text();
@@ -123,11 +123,11 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 		wrapped.sa_sigaction = ga_sig_trampoline;
 		wrapped.sa_flags |= SA_SIGINFO;
 		uint64_t h = (uint64_t)(uintptr_t)act->sa_handler | (act->sa_flags & SA_SIGINFO ? SIG_USER_INFO : 0);
-		prev = __atomic_exchange_n(&sig_user[sig], h, __ATOMIC_ACQ_REL);
+		prev = atomic_exchange_explicit(&sig_user[sig], h, memory_order_acq_rel);
 	}
 	if (__sigaction(sig, wrap ? &wrapped : act, oact ? &old : NULL) != 0) {
 		if (wrap) /* (SIGKILL, SIGSTOP, libc's own signals) */
-			__atomic_store_n(&sig_user[sig], prev, __ATOMIC_RELEASE);
+			atomic_store_explicit(&sig_user[sig], prev, memory_order_release);
 		return -1;
 	}
 	if (oact) {
@@ -160,7 +160,7 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags, int block_se
 
 static int interrupts(int sig)
 {
-	return (int)(__atomic_load_n(&sig_interrupt[sig / 64], __ATOMIC_RELAXED) >> (sig % 64) & 1);
+	return (int)(atomic_load_explicit(&sig_interrupt[sig / 64], memory_order_relaxed) >> (sig % 64) & 1);
 }
 
 sighandler_t signal(int sig, sighandler_t h) GA_EXPORT;
@@ -204,9 +204,9 @@ int siginterrupt(int sig, int flag)
 	}
 	uint64_t bit = UINT64_C(1) << (sig % 64);
 	if (flag)
-		__atomic_fetch_or(&sig_interrupt[sig / 64], bit, __ATOMIC_RELAXED);
+		atomic_fetch_or_explicit(&sig_interrupt[sig / 64], bit, memory_order_relaxed);
 	else
-		__atomic_fetch_and(&sig_interrupt[sig / 64], ~bit, __ATOMIC_RELAXED);
+		atomic_fetch_and_explicit(&sig_interrupt[sig / 64], ~bit, memory_order_relaxed);
 	if (sigaction(sig, NULL, &a) < 0)
 		return -1;
 	if (flag)
