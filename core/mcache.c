@@ -85,7 +85,16 @@ static uint32_t freeonly_cap(uint8_t sc)
 	return cap >= 16 ? cap : full < 16 ? full : 16;
 }
 
-/* List sc went over its bound. Normally keep half and park the rest. But a thread that has
+/* Blocks a list keeps when it goes over its bound (the rest are parked as one batch). Finding
+ * where to cut is a walk down the list, and the blocks there were freed long ago when a thread
+ * frees many classes in turn: each step is a cache miss, one after the other. Keeping half the
+ * list (up to 256 blocks) made that walk a tenth of the time of 10,000 frees in random order
+ * over 16..512 bytes; keeping 16 took such a batch of malloc+free pairs from 12.0 to 10.2 ns
+ * per pair (median of 9, tcmalloc 10.0). A thread that swings around the bound still takes or
+ * parks a batch at most once per 16 calls. */
+#define TRIM_KEEP 16u
+
+/* List sc went over its bound. Normally keep TRIM_KEEP and park the rest. But a thread that has
  * handed out no block of the class since the list's last overflow, two overflows in a row, only
  * frees it (a consumer of blocks other threads allocate): holding blocks for it is memory
  * nobody reuses, so it keeps none and its bound drops to freeonly_cap until it allocates from
@@ -102,7 +111,7 @@ static void trim_list(struct mcache *c, uint8_t sc)
 	if (c->freeonly_overflows[sc] >= 2)
 		flush_list(c, sc, 0, freeonly_cap(sc), 1);
 	else
-		flush_list(c, sc, c->fl[sc].cap / 2, c->fl[sc].cap, 1);
+		flush_list(c, sc, c->fl[sc].cap / 2 < TRIM_KEEP ? c->fl[sc].cap / 2 : TRIM_KEEP, c->fl[sc].cap, 1);
 }
 
 static void drain_deferred(struct mcache *c);
