@@ -51,8 +51,6 @@ GA_INLINE void *new_impl(size_t n, size_t align, int nothrow)
 /* new */
 GA_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
 GA_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const struct nothrow_t *t) { (void)t; return new_impl(n, 0, 1); }
-GA_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a) { return ga_new_aligned(n, a); }
-GA_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a) { return ga_new_aligned(n, a); }
 GA_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const struct nothrow_t *t)
 {
 	(void)t;
@@ -64,22 +62,4 @@ GA_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const str
 	return new_impl(n, a, 1);
 }
 
-/* delete: the span knows the size and alignment, so every form is free(). */
-GA_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
-GA_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t a) { (void)a; goalloc_free(p); }
-GA_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n; (void)a; goalloc_free(p); }
-GA_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { (void)n; (void)a; goalloc_free(p); }
-GA_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const struct nothrow_t *t) { (void)t; goalloc_free(p); }
-GA_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const struct nothrow_t *t) { (void)t; goalloc_free(p); }
-GA_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const struct nothrow_t *t)
-{
-	(void)a;
-	(void)t;
-	goalloc_free(p);
-}
-GA_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const struct nothrow_t *t)
-{
-	(void)a;
-	(void)t;
-	goalloc_free(p);
-}
+/* Every delete is an alias of free() (malloc.c). */

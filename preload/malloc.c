@@ -295,7 +295,11 @@ GA_NOINLINE static void *malloc_medium(size_t n)
 	return p;
 }
 
-/* The malloc fast path: size → span class by table, then one pop from this thread's list. */
+/* The malloc fast path: size → span class by table, then one pop from this thread's list.
+ * Compiled (gcc 12 -O2, x86-64): 22 instructions from entry to ret, 3 of them the signal
+ * guard's load, test and branch and 3 the double-free key's clearing (class test, branch,
+ * store); callgrind counts 75 per malloc(32)+free pair with its test loop
+ * (scripts/callgrind-pairs.sh). */
 GA_EXPORT void *goalloc_malloc(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
@@ -392,7 +396,9 @@ GA_NOINLINE static void free_outside(void *p)
 }
 
 /* The free fast path: arena index → the page's class and phase → slot check → one push on
- * this thread's list. The mspan record itself is not read. */
+ * this thread's list. The mspan record itself is not read. Compiled (gcc 12 -O2, x86-64):
+ * 43 instructions from entry to ret — 16 to find the page's entry, 9 for the slot check (one
+ * multiply), 3 for the signal guard, 4 for the double-free key, the rest the push and counts. */
 GA_EXPORT void goalloc_free(void *p)
 {
 	struct heap_arena *a = arena_of((uintptr_t)p);
@@ -747,8 +753,15 @@ GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
 }
 
 #ifndef GOALLOC_NO_LIBC_NAMES
-/* operator new(n, align_val_t) (the throwing forms): the aligned fast path, without an extra
- * call. C++ guarantees align is a power of two. */
+/* operator new(n, align_val_t) past its fast path: any size, alignment or empty list. */
+GA_NOINLINE static void *new_aligned_slow(size_t n, size_t align)
+{
+	void *p = goalloc_aligned_alloc(align, n);
+	return GA_LIKELY(p) ? p : ga_new_failed(n, align, 0);
+}
+
+/* operator new(n, align_val_t) (the throwing forms): the aligned fast path, without a stack
+ * frame (every other case is a tail call). C++ guarantees align is a power of two. */
 GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 {
 	if (align <= 16)
@@ -756,8 +769,7 @@ GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 	void *p = aligned_small_fast(align, n);
 	if (GA_LIKELY(p))
 		return p;
-	p = goalloc_aligned_alloc(align, n);
-	return GA_LIKELY(p) ? p : ga_new_failed(n, align, 0);
+	return new_aligned_slow(n, align);
 }
 #endif
 
@@ -836,14 +848,25 @@ void *__libc_pvalloc(size_t n) GA_ALIAS(goalloc_pvalloc);
 int __posix_memalign(void **out, size_t align, size_t n) GA_ALIAS(goalloc_posix_memalign);
 void __libc_cfree(void *p) GA_ALIAS(goalloc_free);
 /* The C++ operators of every new-expression and delete-expression without alignment: the fast
- * paths themselves rather than a jump to them (the other forms are in cxx.c). The sized deletes
- * take a second argument they ignore, which the x86-64 calling convention allows. */
+ * paths themselves rather than a jump to them (nothrow new is in cxx.c). The sized, aligned and
+ * nothrow deletes take arguments they ignore, which the x86-64 calling convention allows. */
 void *_Znwm(size_t n) GA_ALIAS(ga_new);
 void *_Znam(size_t n) GA_ALIAS(ga_new);
 void _ZdlPv(void *p) GA_ALIAS(goalloc_free);
 void _ZdaPv(void *p) GA_ALIAS(goalloc_free);
 void _ZdlPvm(void *p) GA_ALIAS(goalloc_free);
 void _ZdaPvm(void *p) GA_ALIAS(goalloc_free);
+/* The aligned forms likewise: the span knows the alignment, so every delete is free(). */
+void *_ZnwmSt11align_val_t(size_t n, size_t align) GA_ALIAS(ga_new_aligned);
+void *_ZnamSt11align_val_t(size_t n, size_t align) GA_ALIAS(ga_new_aligned);
+void _ZdlPvSt11align_val_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPvSt11align_val_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdlPvmSt11align_val_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPvmSt11align_val_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdlPvRKSt9nothrow_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPvRKSt9nothrow_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p) GA_ALIAS(goalloc_free);
+void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p) GA_ALIAS(goalloc_free);
 
 #endif
 
