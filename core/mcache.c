@@ -22,8 +22,8 @@ uint64_t ga_free_key;
  * classes malloc uses, in practice the few it needs), whatever it frees. Measured against 128 KiB
  * (median of 7): the producer/consumer workload peaks at 16.3 instead of 18.9 MiB RSS, in the
  * same time; batches of 10,000 malloc+free in random order run level (10.7 vs 10.8 ns per
- * pair), as do the other workloads. (Before an overflowing list kept only TRIM_KEEP blocks,
- * 64 KiB cost those batches ~25 %: more overflows, each with a long walk.) */
+ * pair), as do the other workloads. (Before an overflowing list kept only MCACHE_TRIM_KEEP
+ * blocks, 64 KiB cost those batches ~25 %: more overflows, each with a long walk.) */
 static uint32_t list_cap(uint8_t sc)
 {
 	unsigned size = ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
@@ -87,20 +87,11 @@ static uint32_t freeonly_cap(uint8_t sc)
 	return cap >= 16 ? cap : full < 16 ? full : 16;
 }
 
-/* Blocks a list keeps when it goes over its bound (the rest are parked as one batch). Finding
- * where to cut is a walk down the list, and the blocks there were freed long ago when a thread
- * frees many classes in turn: each step is a cache miss, one after the other. Keeping half the
- * list (up to 256 blocks) made that walk a tenth of the time of 10,000 frees in random order
- * over 16..512 bytes; keeping 16 took such a batch of malloc+free pairs from 12.0 to 10.2 ns
- * per pair (median of 9, tcmalloc 10.0). A thread that swings around the bound still takes or
- * parks a batch at most once per 16 calls. */
-#define TRIM_KEEP 16u
-
-/* List sc went over its bound. Normally keep TRIM_KEEP and park the rest. But a thread that has
- * handed out no block of the class since the list's last overflow, two overflows in a row, only
- * frees it (a consumer of blocks other threads allocate): holding blocks for it is memory
- * nobody reuses, so it keeps none and its bound drops to freeonly_cap until it allocates from
- * the class again (mcache_alloc_slow restores the bound). */
+/* List sc went over its bound. Normally keep MCACHE_TRIM_KEEP blocks and park the rest. But a
+ * thread that has handed out no block of the class since the list's last overflow, two overflows
+ * in a row, only frees it (a consumer of blocks other threads allocate): holding blocks for it
+ * is memory nobody reuses, so it keeps none and its bound drops to freeonly_cap until it
+ * allocates from the class again (mcache_alloc_slow restores the bound). */
 static void trim_list(struct mcache *c, uint8_t sc)
 {
 	uint64_t handed = mcache_nmalloc(c, sc);
@@ -113,7 +104,8 @@ static void trim_list(struct mcache *c, uint8_t sc)
 	if (c->freeonly_overflows[sc] >= 2)
 		flush_list(c, sc, 0, freeonly_cap(sc), 1);
 	else
-		flush_list(c, sc, c->fl[sc].cap / 2 < TRIM_KEEP ? c->fl[sc].cap / 2 : TRIM_KEEP, c->fl[sc].cap, 1);
+		flush_list(c, sc, c->fl[sc].cap / 2 < MCACHE_TRIM_KEEP ? c->fl[sc].cap / 2 : MCACHE_TRIM_KEEP,
+			   c->fl[sc].cap, 1);
 }
 
 static void drain_deferred(struct mcache *c);

@@ -33,6 +33,15 @@ struct mcache_list {
 			 path, which sets it up) and again after the thread's cache is released */
 };
 
+/* Blocks a list keeps when it goes over its bound (the rest are parked as one batch). Finding
+ * where to cut is a walk down the list, and the blocks there were freed long ago when a thread
+ * frees many classes in turn: each step is a cache miss, one after the other. Keeping half the
+ * list (up to 256 blocks) made that walk a tenth of the time of 10,000 frees in random order
+ * over 16..512 bytes; keeping 16 took such a batch of malloc+free pairs from 12.0 to 10.2 ns
+ * per pair (median of 9, tcmalloc 10.0). A thread that swings around the bound still takes or
+ * parks a batch at most once per 16 calls. */
+#define MCACHE_TRIM_KEEP 16u
+
 GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 {
 	return (uint32_t)((int32_t)l->cap - l->room);

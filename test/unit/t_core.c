@@ -411,6 +411,44 @@ static void test_freeonly_list(void)
 	   (unsigned long long)handed, (unsigned long long)freed);
 }
 
+/* A list that goes over its bound (64 KiB of blocks) keeps MCACHE_TRIM_KEEP blocks and parks
+ * the rest as one batch in the transfer cache. */
+static void test_trim_list(void)
+{
+	struct mcache *c = &ga_mcache;
+	uint8_t sc = GA_SPANCLASS(32, 0); /* 1024 bytes */
+	struct mcentral *central = &ga_central[sc];
+	void *first = mcache_alloc(c, sc, 1024); /* (sets up the cache if it was not) */
+	uint32_t cap = c->fl[sc].cap;
+	ok(first && ga_class_to_size[32] == 1024 && cap == 65536 / 1024,
+	   "a list is bounded at 64 KiB of blocks (%u of 1024 bytes)", cap);
+	enum { MAX = 512 };
+	static void *blocks[MAX];
+	unsigned n = 0;
+	blocks[n++] = first;
+	while (n < cap + 1 && n < MAX)
+		blocks[n++] = mcache_alloc(c, sc, 1024);
+	uint32_t listed = mcache_list_count(&c->fl[sc]); /* blocks carved onto the list meanwhile */
+	uint32_t batches = central->nbatches, overflows = 0;
+	unsigned i = 0;
+	for (; i < cap + 1 - listed; i++) { /* exactly enough to go over the bound once */
+		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
+		if (r != MCACHE_PUSHED) {
+			overflows++;
+			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
+		}
+	}
+	ok(overflows == 1 && mcache_list_count(&c->fl[sc]) == MCACHE_TRIM_KEEP,
+	   "one overflow leaves %u blocks listed (%u)", MCACHE_TRIM_KEEP, mcache_list_count(&c->fl[sc]));
+	ok(central->nbatches == batches + 1 && central->batches[batches].n == cap + 1 - MCACHE_TRIM_KEEP,
+	   "and parks the other %u as one batch", cap + 1 - MCACHE_TRIM_KEEP);
+	for (; i < n; i++) {
+		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
+		if (r != MCACHE_PUSHED)
+			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
+	}
+}
+
 int main(void)
 {
 	test_divmagic();
@@ -424,5 +462,6 @@ int main(void)
 	test_grow_at_heap_end();
 	test_free_unused();
 	test_freeonly_list();
+	test_trim_list();
 	return done_testing();
 }
