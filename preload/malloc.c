@@ -271,8 +271,8 @@ GA_INLINE void free_large(void *p, struct mspan *s)
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
 
-/* malloc(n) for n > 1024: the 128-byte-step classes, or a large span — first the one this
- * thread freed last, if it has the same number of pages. */
+/* malloc(n) for n > 1024 (only goalloc_malloc calls it): the 128-byte-step classes, or a large
+ * span — first the one this thread freed last, if it has the same number of pages. */
 GA_NOINLINE static void *malloc_medium(size_t n)
 {
 	if (n > GA_MAX_SMALL_SIZE) {
@@ -287,7 +287,11 @@ GA_NOINLINE static void *malloc_medium(size_t n)
 		ga_track_malloc((void *)s->base, s->elemsize, 0);
 		return (void *)s->base;
 	}
-	uint8_t sc = ga_malloc_spanclass(n);
+	/* 1 KiB < n ≤ 32 KiB (goalloc_malloc took the rest): the 128-byte-step table; such a class
+	 * always carries the double-free key, which spares mcache_pop its class test. */
+	uint8_t sc = (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
+	if (sc <= GA_SPANCLASS(1, 1))
+		__builtin_unreachable();
 	void *p = mcache_pop(mcache_here(), sc);
 	if (GA_UNLIKELY(!p))
 		return small_alloc_slow(n, sc);
