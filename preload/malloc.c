@@ -667,18 +667,26 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 
 /* ---- Aligned allocation ------------------------------------------------------------------ */
 
-/* The fast path of aligned allocation, for n ≤ 32 KiB and a power of two `align` from 32 to
- * 8192 (8 and 16 are malloc's own): one pop from the list of the smallest class whose size is a
- * multiple of align (spans are page aligned and a class's slots keep its size's alignment).
- * NULL on a miss, and before start-up (the tables are zero and class 0's list is empty). */
+/* The fast path of aligned allocation, for n ≤ 32 KiB and a power of two `align` up to 8192:
+ * one pop from the list of a class whose size is a multiple of align (spans are page aligned
+ * and a class's slots keep its size's alignment). Up to 1 KiB that class is malloc's own for n
+ * rounded up to a multiple of align: in Go's table the class of such a size is itself a multiple
+ * of align (test/unit/t_core.c checks every pair), which spares the lookup in ga_aligned_class.
+ * NULL on a miss, for n == 0, and before start-up (the tables are zero and class 0's list is
+ * empty). */
 GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 {
-	if (n > GA_MAX_SMALL_SIZE || align - 32 > GA_PAGE_SIZE - 32)
+	size_t r = ((n - 1) | (align - 1)) + 1; /* n rounded up to align; 0 for n == 0 */
+	uint8_t sc;
+	if (GA_LIKELY(r - 1 < GA_SMALL_SIZE_MAX))
+		sc = ga_malloc_sc[r];
+	else if (n - 1 >= GA_MAX_SMALL_SIZE || align > GA_PAGE_SIZE) /* (n == 0 wraps around) */
 		return NULL;
-	unsigned c = ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))];
-	void *p = mcache_pop(mcache_here(), GA_SPANCLASS(c, 0));
+	else
+		sc = GA_SPANCLASS(ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))], 0);
+	void *p = mcache_pop(mcache_here(), sc);
 	if (p)
-		track_block(p, GA_SPANCLASS(c, 0));
+		track_block(p, sc);
 	return p;
 }
 

@@ -135,6 +135,31 @@ int main(void)
 		   fname[func], c[func].corrupt);
 	}
 
+	/* Every size from 0 to 1100 bytes at every alignment from 8 to 8192, the range where a
+	 * size-class allocator picks a class by size and alignment together: aligned, usable size
+	 * covering the request, first and last usable byte writable. */
+	{
+		long n = 0, bad = 0;
+		for (func = 0; func < NFUNC; func++)
+			for (align = 8; align <= 8192; align <<= 1)
+				for (size_t size = 0; size <= 1100; size++) {
+					int rc;
+					unsigned char *p = do_alloc(func, align, size, &rc);
+					n++;
+					if (rc || !p || addr_of(p) % align || malloc_usable_size(p) < size) {
+						if (bad++ < 5)
+							diag("%s(align %zu, size %zu) = %p, rc %d", fname[func], align, size,
+							     (void *)p, rc);
+					} else if (size) {
+						p[0] = 1;
+						p[malloc_usable_size(p) - 1] = 2;
+					}
+					free(p);
+				}
+		ok(bad == 0, "every size 0..1100 at every alignment 8..8192: %ld blocks aligned and large enough (%ld bad)",
+		   n, bad);
+	}
+
 	/* Alignments past 1 MiB: 2, 8 and 32 MiB, for a tiny and a large block, all live at once. */
 	{
 		static const size_t big_align[] = {2u << 20, 8u << 20, 32u << 20};
