@@ -45,7 +45,7 @@ for a in "${wanted[@]}"; do
 	fi
 	ACTIVE+=("$a")
 done
-CASES=(bare live ring xthread)
+CASES=(bare live ring xthread 4k 64k memalign batch)
 mkdir -p "$OUT"
 echo "allocator,case,k,ir_k,ir_2k,ir_per_pair,top_object" > "$OUT/pairs.csv"
 
@@ -98,8 +98,10 @@ echo "### Instructions per malloc+free pair (callgrind, K = $K)"
 echo
 echo "(Ir(2K) − Ir(K)) / K with instrumentation on around the loop only. bare: malloc(32)+free in a"
 echo "loop; live: the same with 20,000 other blocks live; ring: free the oldest of 1,000 live blocks"
-echo "of 8–512 B, allocate another; xthread: malloc on one thread, free on another. Each figure"
-echo "includes the loop and indirect calls (a handful of instructions)."
+echo "of 8–512 B, allocate another; xthread: malloc on one thread, free on another; 4k and 64k:"
+echo "malloc(4096) and malloc(65536)+free; memalign: posix_memalign(64, 64)+free; batch: 10,000"
+echo "blocks of 16–512 B allocated, then freed in random order, per pair. Each figure includes the"
+echo "loop and indirect calls (a handful of instructions)."
 echo
 # table NAME RULE: a Markdown table, allocator by case, of the array NAME[allocator,case]
 table() {

@@ -25,16 +25,20 @@ static long pairs_arg(int argc, char **argv) {
 #define MEASURE_BEGIN() CALLGRIND_START_INSTRUMENTATION
 #define MEASURE_END() CALLGRIND_STOP_INSTRUMENTATION
 
-/* Warm up, then measure k pairs of malloc(32)/free, touching each block once. */
-static inline void measure_pairs_32(long k) {
-	for (int i = 0; i < 1000; i++) cg_free(cg_malloc(32));
+/* Warm up, then measure k pairs of malloc(n)/free, touching each block once. */
+static inline void measure_pairs(long k, size_t n) {
+	for (int i = 0; i < 1000; i++) cg_free(cg_malloc(n));
 	MEASURE_BEGIN();
 	for (long i = 0; i < k; i++) {
-		void *p = cg_malloc(32);
+		void *p = cg_malloc(n);
 		*(volatile char *)p = 1;
 		cg_free(p);
 	}
 	MEASURE_END();
+}
+
+static inline void measure_pairs_32(long k) {
+	measure_pairs(k, 32);
 }
 
 #endif
