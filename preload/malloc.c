@@ -671,9 +671,9 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
  * one pop from the list of a class whose size is a multiple of align (spans are page aligned
  * and a class's slots keep its size's alignment). Up to 1 KiB that class is malloc's own for n
  * rounded up to a multiple of align: in Go's table the class of such a size is itself a multiple
- * of align (test/unit/t_core.c checks every pair), which spares the lookup in ga_aligned_class.
- * NULL on a miss, for n == 0, and before start-up (the tables are zero and class 0's list is
- * empty). */
+ * of align (test/api/t_api_align.c checks every size and alignment), which spares the lookup in
+ * ga_aligned_class. NULL on a miss, for n == 0, and before start-up (the tables are zero and
+ * class 0's list is empty). */
 GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 {
 	size_t r = ((n - 1) | (align - 1)) + 1; /* n rounded up to align; 0 for n == 0 */
