@@ -18,11 +18,18 @@ GA_HIDDEN extern uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES
  * Lemire, Kaser, Kurz 2019). 0 for the large classes. */
 GA_HIDDEN extern uint64_t ga_slot_divides[GA_NUM_SPAN_CLASSES];
 
+/* Span class for malloc(n), 1024 < n ≤ 32768: the generated 128-byte-step table (valid before
+ * start-up too). */
+GA_INLINE uint8_t ga_malloc_spanclass_medium(size_t n)
+{
+	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
+}
+
 /* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
 		return ga_malloc_sc[n];
-	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
+	return ga_malloc_spanclass_medium(n);
 }
 #endif

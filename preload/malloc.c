@@ -289,7 +289,7 @@ GA_NOINLINE static void *malloc_medium(size_t n)
 	}
 	/* 1 KiB < n ≤ 32 KiB (goalloc_malloc took the rest): the 128-byte-step table; such a class
 	 * always carries the double-free key, which spares mcache_pop its class test. */
-	uint8_t sc = (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
+	uint8_t sc = ga_malloc_spanclass_medium(n);
 	if (sc <= GA_SPANCLASS(1, 1))
 		__builtin_unreachable();
 	void *p = mcache_pop(mcache_here(), sc);

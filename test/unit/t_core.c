@@ -381,6 +381,17 @@ static void test_free_unused(void)
 }
 
 /* A thread that only frees a class (a consumer) stops holding a full list of it. */
+/* free() of p (span class sc) as the fast path and its slow path do it. Returns 1 if the push
+ * missed (a full list, or a suspected double free) and the slow path took it. */
+static int free_block(struct mcache *c, void *p, uint8_t sc)
+{
+	int r = mcache_push(mcache_here(), p, sc, 1);
+	if (r == MCACHE_PUSHED)
+		return 0;
+	mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : p, span_of((uintptr_t)p));
+	return 1;
+}
+
 static void test_freeonly_list(void)
 {
 	struct mcache *c = &ga_mcache;
@@ -392,11 +403,8 @@ static void test_freeonly_list(void)
 		got &= (blocks[i] = mcache_alloc(c, sc, 32)) != NULL;
 	ok(got, "%d blocks of 32 bytes from the thread's cache", N);
 	uint32_t full = c->fl[sc].cap;
-	for (unsigned i = 0; i < N; i++) {
-		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
-		if (r != MCACHE_PUSHED)
-			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
-	}
+	for (unsigned i = 0; i < N; i++)
+		free_block(c, blocks[i], sc);
 	uint32_t shrunk = c->fl[sc].cap;
 	ok(full >= 64 && shrunk == full / 8 && mcache_list_count(&c->fl[sc]) <= shrunk,
 	   "after overflows with no malloc between, the list bound drops to an eighth (%u -> %u, %u listed)",
@@ -431,22 +439,14 @@ static void test_trim_list(void)
 	uint32_t listed = mcache_list_count(&c->fl[sc]); /* blocks carved onto the list meanwhile */
 	uint32_t batches = central->nbatches, overflows = 0;
 	unsigned i = 0;
-	for (; i < cap + 1 - listed; i++) { /* exactly enough to go over the bound once */
-		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
-		if (r != MCACHE_PUSHED) {
-			overflows++;
-			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
-		}
-	}
+	for (; i < cap + 1 - listed; i++) /* exactly enough to go over the bound once */
+		overflows += (uint32_t)free_block(c, blocks[i], sc);
 	ok(overflows == 1 && mcache_list_count(&c->fl[sc]) == MCACHE_TRIM_KEEP,
 	   "one overflow leaves %u blocks listed (%u)", MCACHE_TRIM_KEEP, mcache_list_count(&c->fl[sc]));
 	ok(central->nbatches == batches + 1 && central->batches[batches].n == cap + 1 - MCACHE_TRIM_KEEP,
 	   "and parks the other %u as one batch", cap + 1 - MCACHE_TRIM_KEEP);
-	for (; i < n; i++) {
-		int r = mcache_push(mcache_here(), blocks[i], sc, 1);
-		if (r != MCACHE_PUSHED)
-			mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : blocks[i], span_of((uintptr_t)blocks[i]));
-	}
+	for (; i < n; i++)
+		free_block(c, blocks[i], sc);
 }
 
 int main(void)

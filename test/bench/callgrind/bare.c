@@ -3,6 +3,6 @@
 
 int main(int argc, char **argv) {
 	long k = pairs_arg(argc, argv);
-	measure_pairs_32(k);
+	measure_pairs(k, 32);
 	return 0;
 }

@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
 		cg_free(live[i]);
 		live[i] = NULL;
 	}
-	measure_pairs_32(k);
+	measure_pairs(k, 32);
 	for (int i = 0; i < NLIVE; i++) cg_free(live[i]);
 	return 0;
 }

@@ -37,8 +37,4 @@ static inline void measure_pairs(long k, size_t n) {
 	MEASURE_END();
 }
 
-static inline void measure_pairs_32(long k) {
-	measure_pairs(k, 32);
-}
-
 #endif
