@@ -123,11 +123,11 @@ static void large_evict(struct mcache *c, unsigned i)
 	mheap_free_span(s);
 }
 
-struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass)
+struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass)
 {
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
-		if (s->spanclass != spanclass || s->npages < npages || s->npages > npages + npages / 4)
+		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
 			continue;
 		large_stack_remove(c, i);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */

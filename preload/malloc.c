@@ -55,8 +55,10 @@ GA_NOINLINE __attribute__((noreturn)) static void bad_pointer(const char *fn, vo
 }
 
 /* A large object: a span of its own (or, from a signal handler that interrupted goalloc, a
- * mapping of its own). */
-static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
+ * mapping of its own). First a span this thread freed: of up to a quarter more pages — or, for a
+ * block that realloc is growing (`growing`), of any size, so that the pages cut off its tail lie
+ * free right after the block and the growth that follows happens in place. */
+static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed, int growing)
 {
 	ga_ensure_init();
 	if (n > (size_t)PTRDIFF_MAX - GA_PAGE_SIZE) {
@@ -83,7 +85,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed)
 		return p;
 	}
 	mcache_enter(c);
-	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass) : NULL;
+	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, growing ? UINT32_MAX : (uint32_t)(npages + npages / 4), spanclass) : NULL;
 	if (!s) {
 		mcache_large_drain_for(c, (uint32_t)(npages + align_pages - 1));
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
@@ -124,7 +126,7 @@ GA_NOINLINE static void *malloc_large(size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return large_alloc(n, 0, 0, NULL);
+	return large_alloc(n, 0, 0, NULL, 0);
 }
 
 /* ---- Foreign pointers (glibc's own malloc, e.g. from an RTLD_DEEPBIND library) -------------- */
@@ -466,7 +468,7 @@ GA_NOINLINE static void *calloc_slow(size_t a, size_t b)
 	}
 	if (n > GA_MAX_SMALL_SIZE) {
 		int zeroed = 0;
-		void *p = large_alloc(n, 0, 0, &zeroed);
+		void *p = large_alloc(n, 0, 0, &zeroed, 0);
 		if (p && !zeroed)
 			memset(p, 0, n);
 		return p;
@@ -606,10 +608,10 @@ GA_NOINLINE static void *realloc_unknown(void *p, size_t n)
 }
 
 /* realloc of a small block (class size `old`) to a larger n: a new block, the bytes copied, the
- * old one freed. */
+ * old one freed. Past 32 KiB the new block is a large one with room to grow (large_alloc). */
 GA_NOINLINE static void *realloc_small_move(void *p, size_t old, size_t n)
 {
-	void *q = goalloc_malloc(n);
+	void *q = n > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : goalloc_malloc(n);
 	if (!q)
 		return NULL;
 	memcpy(q, p, old);
@@ -639,7 +641,7 @@ GA_NOINLINE static void *realloc_general(void *p, size_t n)
 		void *q = realloc_large_in_place(p, s, n);
 		if (q)
 			return q;
-		q = goalloc_malloc(n);
+		q = large_alloc(n, 0, 0, NULL, 1);
 		if (q)
 			realloc_move_large(p, s, q);
 		return q;
@@ -709,7 +711,7 @@ GA_NOINLINE static void *aligned_alloc_slow(size_t align, size_t n)
 			return small_alloc_slow(n, GA_SPANCLASS(c, 0));
 		}
 	}
-	return large_alloc(n ? n : 1, align, 0, NULL);
+	return large_alloc(n ? n : 1, align, 0, NULL, 0);
 }
 
 /* n bytes aligned to `align` (a power of two). */
@@ -788,7 +790,7 @@ GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 {
 	if (n > GA_MAX_SMALL_SIZE)
-		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL);
+		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL, 0);
 	ga_ensure_init();
 	return small_alloc_slow(n, ga_malloc_spanclass(n ? n : 1) | 1);
 }

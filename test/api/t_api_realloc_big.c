@@ -7,6 +7,9 @@
  *     resident pages at its old address (goalloc gives them back to the OS after the copy);
  *   - a big block shrunk to an eighth stays where it is, and the pages it gave up are no longer
  *     resident;
+ *   - a block that realloc moves past 32 KiB takes the place of a big block freed just before and
+ *     grows in place from there (goalloc cuts the freed span to size and grows back into the
+ *     tail: a buffer doubled to 1 MiB again and again copies nothing past 32 KiB);
  *   - thousands of such moves leave the process with about as many memory mappings as before
  *     (goalloc moves big blocks' pages with mremap, which gives them a mapping of their own
  *     until they are freed).
@@ -162,6 +165,47 @@ static void test_shrink_released(void)
 	free(q);
 }
 
+static void test_growth_into_freed_block(void)
+{
+	unsigned char *big = malloc(MiB), *p = malloc(32 << 10);
+	ok(big && p, "a 1 MiB block and a 32 KiB one");
+	if (!big || !p) {
+		free(big);
+		free(p);
+		return;
+	}
+	uintptr_t freed = addr_of(big);
+	free(big);
+	pat_fill(p, 32 << 10, 17);
+	size_t n = 64 << 10;
+	unsigned char *q = realloc_opaque(p, n);
+	int kept = q && pat_check(q, 32 << 10, 17) == (32 << 10);
+	uintptr_t at = q ? addr_of(q) : 0;
+	int in_place = 1;
+	while (q && n < MiB) {
+		mark(q, n / 2, n, 19);
+		unsigned char *r = realloc_opaque(q, 2 * n);
+		if (!r)
+			break;
+		in_place &= addr_of(r) == at;
+		kept &= pat_check(r, 32 << 10, 17) == (32 << 10);
+		for (size_t i = 32 << 10; i < n; i += 4096)
+			kept &= r[i] == pat_byte(19, i);
+		q = r;
+		n *= 2;
+	}
+	ok(kept && n == MiB, "grown from 32 KiB to 1 MiB by doubling, contents kept");
+	if (under_goalloc()) {
+		ok(at == freed, "the 64 KiB block took the place of the freed 1 MiB block (%#lx, freed %#lx)",
+		   (unsigned long)at, (unsigned long)freed);
+		ok(in_place, "and grew in place from there to 1 MiB");
+	} else {
+		ok(1, "# SKIP placement is goalloc's");
+		ok(1, "# SKIP (same)");
+	}
+	free(q);
+}
+
 static int count_mappings(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -231,6 +275,7 @@ int main(void)
 	test_doubling();
 	test_moved_block_released();
 	test_shrink_released();
+	test_growth_into_freed_block();
 	test_many_moves();
 	return done_testing();
 }
