@@ -129,8 +129,6 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxp
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
 			continue;
-		if (s->remapped && s->npages > npages)
-			continue; /* (cutting it would map its tail afresh: see mheap_resize_large) */
 		large_stack_remove(c, i);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
 		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */

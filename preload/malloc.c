@@ -516,8 +516,8 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 	return p;
 }
 
-/* Pages that realloc leaves behind in runs of at least this many bytes (the tail of a big block
- * it shrank; a block it copied elsewhere from GA_REALLOC_MOVE_MIN already) go back to the OS at once: they read as zero, and cost
+/* Pages that realloc leaves behind in runs of at least this many bytes (a big block it copied
+ * elsewhere, or the tail of one it shrank) go back to the OS at once: they read as zero, and cost
  * page faults when next handed out. Below this the faults cost more than the memory is worth: at
  * 256 KiB the strbuild workload (strings grown to ≤ 1 MiB) peaked at 44.9 instead of 57.5 MiB
  * RSS but took 2x the time, with 14 times the page faults. */
@@ -530,13 +530,6 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
  * 0.487 s); at 256 KiB 44.2 MiB but 0.618 s, the moves' system calls and page faults. */
 #ifndef GA_REALLOC_MOVE_MIN
 #define GA_REALLOC_MOVE_MIN ((size_t)512 << 10)
-#endif
-/* ... but onto pages in use before (resident) only from this size (see realloc_move_large):
- * below it such a move is a copy, and the old pages are released instead. strbuild: peak RSS
- * 50.1 instead of 47.5 MiB (its finished strings' pages are kept for reuse instead of mapped
- * afresh), time the same. */
-#ifndef GA_REALLOC_MOVE_OVER_RESIDENT_MIN
-#define GA_REALLOC_MOVE_OVER_RESIDENT_MIN ((size_t)4 << 20)
 #endif
 
 /* realloc of a large block to n > 32 KiB bytes without moving it: shrink (giving back the tail
@@ -569,26 +562,20 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
  * 512 MiB with another block right after it: 1.3 ms and 258 MB RSS after, against 184 ms and
  * 514 MB when copied (glibc, which mremaps its mmapped chunks: 0.9 ms, 257 MB). Otherwise, or
  * where the kernel cannot move them, it is a copy, and p's pages go back to the OS from
- * GA_REALLOC_MOVE_MIN: left resident, they would wait for a block of their size (doubling a
- * buffer to 2^k bytes would keep 2^k more in RSS).
- * Below GA_REALLOC_MOVE_OVER_RESIDENT_MIN the pages are moved only onto pages never used before
- * (q's span does not need zeroing): moved pages make q's span `remapped`, whose pages are mapped
- * afresh when it is freed or cut, so a block that a loop grows, frees and grows again through the
- * same pages would fault them all back in every time (a chain 16 B -> 1 MiB by +12.5 % steps,
- * after the doubling chain: 10 -> 50-80 us). Copying onto resident pages costs no fault. */
+ * GA_REALLOC_RELEASE_MIN: left resident, they would wait for a block of their size (doubling a
+ * buffer to 2^k bytes would keep 2^k more in RSS). */
 GA_NOINLINE static void realloc_move_large(void *p, struct mspan *s, void *q)
 {
 	struct mcache *c = &ga_mcache;
 	int ours = !c->busy && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE;
 	struct mspan *qs = span_of((uintptr_t)q);
 	int moved = ours && s->elemsize >= GA_REALLOC_MOVE_MIN && qs && mspan_is_large(qs) &&
-		    (uintptr_t)q == qs->base && qs->elemsize >= s->elemsize &&
-		    (!qs->needzero || s->elemsize >= GA_REALLOC_MOVE_OVER_RESIDENT_MIN) && ga_os_move(p, q, s->elemsize);
+		    (uintptr_t)q == qs->base && qs->elemsize >= s->elemsize && ga_os_move(p, q, s->elemsize);
 	if (moved) {
 		qs->remapped = 1;
 	} else {
 		memcpy(q, p, s->elemsize);
-		if (!ours || (s->elemsize < GA_REALLOC_RELEASE_MIN && s->elemsize < GA_REALLOC_MOVE_MIN)) {
+		if (!ours || s->elemsize < GA_REALLOC_RELEASE_MIN) {
 			goalloc_free(p); /* (and a block already freed is reported there) */
 			return;
 		}

@@ -10,10 +10,6 @@
  *   - a block that realloc moves past 32 KiB takes the place of a big block freed just before and
  *     grows in place from there (goalloc cuts the freed span to size and grows back into the
  *     tail: a buffer doubled to 1 MiB again and again copies nothing past 32 KiB);
- *   - a block under 4 MiB that realloc moves onto pages in use before (a big block freed just
- *     before) is copied there, and its old pages are released; moved by mremap, the block's
- *     pages would be mapped afresh once it is freed, to be faulted back in by the next user:
- *     copied, they stay resident for reuse;
  *   - thousands of such moves leave the process with about as many memory mappings as before
  *     (goalloc moves big blocks' pages with mremap, which gives them a mapping of their own
  *     until they are freed).
@@ -223,53 +219,6 @@ static int count_mappings(void)
 }
 
 /* Blocks of 1..4 MiB grown by half, among 16 live ones in random order: most growths move. */
-static void test_move_onto_resident_pages(void)
-{
-	size_t n = 768 << 10;
-	/* A 1 MiB block, written and freed (goalloc keeps it for this thread), and two blocks next
-	 * to each other: the lower one cannot grow in place. */
-	unsigned char *d = malloc(MiB), *a = malloc(n), *b = malloc(n), *low = NULL;
-	ok(d != NULL, "a 1 MiB block");
-	if (!d)
-		return;
-	/* (Run once now, so that the blocks they allocate have room in their spans below: a new
-	 * span would take pages that the test looks at.) */
-	(void)count_mappings();
-	(void)resident_pages(d, n);
-	memset(d, 1, MiB);
-	uintptr_t freed = addr_of(d);
-	free(launder(d));
-	if (a && b && addr_of(b) == addr_of(a) + n)
-		low = a;
-	else if (a && b && addr_of(a) == addr_of(b) + n)
-		low = b;
-	if (!low || !under_goalloc() || under_valgrind()) {
-		ok(1, "# SKIP blocks not adjacent (%p, %p), not goalloc's, or mappings under valgrind", (void *)a, (void *)b);
-		ok(1, "# SKIP (same)");
-		ok(1, "# SKIP (same)");
-		free(a);
-		free(b);
-		return;
-	}
-	pat_fill(low, n, 23);
-	uintptr_t old = addr_of(low);
-	unsigned char *q = realloc_opaque(low, MiB);
-	size_t r = resident_pages((void *)old, n);
-	ok(q && addr_of(q) == freed && pat_check(q, n, 23) == n,
-	   "realloc(768 KiB -> 1 MiB) took the freed block's place (%#lx, freed %#lx) and kept the bytes",
-	   (unsigned long)addr_of(q), (unsigned long)freed);
-	ok(r == 0, "the old pages are no longer resident (%zu left)", r);
-	/* Free it, then ask for more than the free pages can give: goalloc hands the spans it keeps
-	 * per thread back to the heap first. */
-	uintptr_t at = addr_of(q);
-	free(q);
-	unsigned char *big = malloc(8 * MiB);
-	size_t kept = resident_pages((void *)at, MiB), all = MiB / (size_t)sysconf(_SC_PAGESIZE);
-	ok(big && kept == all, "its pages stay resident for reuse after it is freed (%zu of %zu)", kept, all);
-	free(big);
-	free(low == a ? b : a);
-}
-
 static void test_many_moves(void)
 {
 	enum { LIVE = 16 };
@@ -323,7 +272,6 @@ static void test_many_moves(void)
 
 int main(void)
 {
-	test_move_onto_resident_pages(); /* (first: it needs two blocks side by side) */
 	test_doubling();
 	test_moved_block_released();
 	test_shrink_released();
