@@ -123,15 +123,19 @@ static void large_evict(struct mcache *c, unsigned i)
 	mheap_free_span(s);
 }
 
-struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass)
+struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing)
 {
+	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / 4;
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
 			continue;
 		large_stack_remove(c, i);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
-		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */
+		/* Cutting a remapped span maps its tail afresh (mheap_resize_large): a system call, and a
+		 * fault for every page the growing block then writes there. */
+		s->roomy = growing && s->remapped && s->npages > npages;
+		if (s->npages > npages && !s->roomy) { /* give the surplus tail back: usable size stays the request's pages */
 			uintptr_t held = s->elemsize;
 			mheap_resize_large(s, npages, 0);
 			c->large_held -= (int64_t)(held - s->elemsize);
