@@ -126,16 +126,28 @@ static void large_evict(struct mcache *c, unsigned i)
 struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing)
 {
 	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / 4;
+	/* The most recently freed fit; for a growing block, the smallest remapped fit (taken whole,
+	 * see below) only if no other fits. */
+	unsigned found = c->nlarge;
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
 			continue;
-		large_stack_remove(c, i);
+		if (!growing || !s->remapped || s->npages == npages) {
+			found = i;
+			break;
+		}
+		if (found == c->nlarge || s->npages < c->large[found]->npages)
+			found = i;
+	}
+	if (found < c->nlarge) {
+		struct mspan *s = large_stack_remove(c, found);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
 		/* Cutting a remapped span maps its tail afresh (mheap_resize_large): a system call, and a
 		 * fault for every page the growing block then writes there. */
 		s->roomy = growing && s->remapped && s->npages > npages;
-		if (s->npages > npages && !s->roomy) { /* give the surplus tail back: usable size stays the request's pages */
+		/* Otherwise the surplus tail goes back: usable size stays the request's pages. */
+		if (s->npages > npages && !s->roomy) {
 			uintptr_t held = s->elemsize;
 			mheap_resize_large(s, npages, 0);
 			c->large_held -= (int64_t)(held - s->elemsize);
