@@ -123,31 +123,15 @@ static void large_evict(struct mcache *c, unsigned i)
 	mheap_free_span(s);
 }
 
-struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing)
+struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass)
 {
-	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / 4;
-	/* The most recently freed fit; for a growing block, the smallest remapped fit (taken whole,
-	 * see below) only if no other fits. */
-	unsigned found = c->nlarge;
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
 			continue;
-		if (!growing || !s->remapped || s->npages == npages) {
-			found = i;
-			break;
-		}
-		if (found == c->nlarge || s->npages < c->large[found]->npages)
-			found = i;
-	}
-	if (found < c->nlarge) {
-		struct mspan *s = large_stack_remove(c, found);
+		large_stack_remove(c, i);
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
-		/* Cutting a remapped span maps its tail afresh (mheap_resize_large): a system call, and a
-		 * fault for every page the growing block then writes there. */
-		s->roomy = growing && s->remapped && s->npages > npages;
-		/* Otherwise the surplus tail goes back: usable size stays the request's pages. */
-		if (s->npages > npages && !s->roomy) {
+		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */
 			uintptr_t held = s->elemsize;
 			mheap_resize_large(s, npages, 0);
 			c->large_held -= (int64_t)(held - s->elemsize);

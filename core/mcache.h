@@ -101,12 +101,10 @@ GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t si
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
 /* Large spans (busy raised by the caller). take: a cached span of spanclass with npages to
- * npages + npages/4 pages — any number from npages if the block is one that realloc is growing
- * (`growing`) — cut to npages (the tail goes back to the mheap, right after the block, for the
- * growth to come), now INUSE and counted as a malloc, or NULL. A remapped span is not cut for a
- * growing block: it is handed out whole (roomy). keep: cache a span whose block was just freed;
- * 0 if it is not kept (the caller gives it back to the mheap). */
-GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing);
+ * maxpages pages, cut to npages (the tail goes back to the mheap, right after the block), now
+ * INUSE and counted as a malloc, or NULL. keep: cache a span whose block was just freed; 0 if it
+ * is not kept (the caller gives it back to the mheap). */
+GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass);
 GA_HIDDEN int mcache_large_keep(struct mcache *c, struct mspan *s);
 /* free() of the large span s on this thread, past the fast path: counted, then kept or given back
  * to the mheap. */

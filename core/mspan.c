@@ -25,7 +25,6 @@ void mspan_init(struct mspan *s, uintptr_t base, uint32_t npages, uint8_t spancl
 	s->list = MSPAN_LIST_NONE;
 	s->incache = 0;
 	s->remapped = 0;
-	s->roomy = 0;
 	if (c) {
 		s->elemsize = ga_class_to_size[c];
 		s->nelems = ga_class_to_nobjs[c];

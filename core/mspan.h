@@ -57,11 +57,6 @@ struct mspan {
 	 * mapping of their own; its address range is mapped afresh when the pages go back to the
 	 * heap (mheap), which lets the kernel merge it into the arena's mapping again. */
 	uint8_t remapped;
-	/* Large spans: handed out whole to a block that realloc is growing, though the request was
-	 * smaller (a remapped span, which cannot be cut without mapping its tail afresh): realloc
-	 * keeps such a block in place for any size up to the span's instead of cutting it. Set by
-	 * mcache_large_take, cleared when the span is handed out again. */
-	uint8_t roomy;
 	uint64_t *allocBits; /* → bits[0 .. nwords) */
 	uint64_t *freedBits; /* → bits[nwords .. 2 nwords): frees that arrived while cached */
 	uint64_t *gcmarkBits;/* → bits[2 nwords .. 3 nwords): the collector's marks */

@@ -85,7 +85,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 		return p;
 	}
 	mcache_enter(c);
-	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass, growing) : NULL;
+	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, growing ? UINT32_MAX : (uint32_t)(npages + npages / 4), spanclass) : NULL;
 	if (!s) {
 		mcache_large_drain_for(c, (uint32_t)(npages + align_pages - 1));
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
@@ -539,7 +539,7 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages > UINT32_MAX)
 		return NULL;
-	if (npages <= s->npages && (npages > s->npages / 2 || s->roomy))
+	if (npages <= s->npages && npages > s->npages / 2)
 		return p;
 	struct mcache *c = &ga_mcache;
 	if (c->busy)

@@ -10,9 +10,6 @@
  *   - a block that realloc moves past 32 KiB takes the place of a big block freed just before and
  *     grows in place from there (goalloc cuts the freed span to size and grows back into the
  *     tail: a buffer doubled to 1 MiB again and again copies nothing past 32 KiB);
- *   - the same when the freed block's pages were moved there by mremap: such a block is handed
- *     out whole (cutting it would map its tail afresh, and the growth would fault every page
- *     back in), so its pages stay resident;
  *   - thousands of such moves leave the process with about as many memory mappings as before
  *     (goalloc moves big blocks' pages with mremap, which gives them a mapping of their own
  *     until they are freed).
@@ -209,60 +206,6 @@ static void test_growth_into_freed_block(void)
 	free(q);
 }
 
-static void test_growth_into_moved_block(void)
-{
-	size_t n = 768 << 10, all = MiB / (size_t)sysconf(_SC_PAGESIZE);
-	/* A block that realloc has to move to 1 MiB, pages and all: one with another right after it
-	 * (pairs that the holes earlier tests left split up are kept until the end). */
-	unsigned char *a = NULL, *b = NULL, *low = NULL, *p = malloc(32 << 10), *spare[16];
-	int nspare = 0;
-	while (!low && nspare + 2 <= 16) {
-		a = malloc(n);
-		b = malloc(n);
-		if (a && b && addr_of(b) == addr_of(a) + n)
-			low = a;
-		else if (a && b && addr_of(a) == addr_of(b) + n)
-			low = b;
-		else {
-			spare[nspare++] = a;
-			spare[nspare++] = b;
-		}
-	}
-	if (!low || !p || !under_goalloc()) {
-		ok(1, "# SKIP no two adjacent blocks, or not goalloc's");
-		ok(1, "# SKIP (same)");
-		ok(1, "# SKIP (same)");
-		free(p);
-		while (nspare)
-			free(spare[--nspare]);
-		return;
-	}
-	(void)resident_pages(p, 32 << 10); /* (its buffer's class has room now: no new span below) */
-	memset(low, 5, n);
-	unsigned char *moved = realloc_opaque(low, MiB);
-	uintptr_t at = moved ? addr_of(moved) : 0;
-	memset(moved, 6, MiB);
-	free(launder(moved));
-	pat_fill(p, 32 << 10, 29);
-	unsigned char *q = realloc_opaque(p, 36 << 10);
-	size_t resident = q ? resident_pages((void *)at, MiB) : 0;
-	ok(q && addr_of(q) == at && pat_check(q, 32 << 10, 29) == (32 << 10),
-	   "a 32 KiB block grown to 36 KiB took the place of the freed 1 MiB block (%#lx, freed %#lx)",
-	   (unsigned long)(q ? addr_of(q) : 0), (unsigned long)at);
-	ok(resident == all, "whole: its pages are still resident (%zu of %zu)", resident, all);
-	int in_place = 1;
-	for (size_t m = 64 << 10; q && m <= MiB; m *= 2) {
-		unsigned char *r = realloc_opaque(q, m);
-		in_place &= r == q;
-		q = r;
-	}
-	ok(in_place && q && pat_check(q, 32 << 10, 29) == (32 << 10), "grown in place to 1 MiB");
-	free(q);
-	free(low == a ? b : a);
-	while (nspare)
-		free(spare[--nspare]);
-}
-
 static int count_mappings(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -333,7 +276,6 @@ int main(void)
 	test_moved_block_released();
 	test_shrink_released();
 	test_growth_into_freed_block();
-	test_growth_into_moved_block();
 	test_many_moves();
 	return done_testing();
 }

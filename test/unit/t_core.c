@@ -319,32 +319,6 @@ static void test_large_drain(void)
 	   (unsigned long long)before, (unsigned long long)mheap_reusable_pages());
 }
 
-/* Which cached span a large allocation takes: malloc only one of up to a quarter more pages; a
- * block that realloc is growing any span, cut to size (its tail free right after it) — a remapped
- * one only when nothing else fits, and whole (cutting would map its tail afresh). */
-static void test_large_take(void)
-{
-	struct mcache *c = &ga_mcache;
-	struct mspan *a = mheap_alloc_span(32, GA_SPANCLASS(0, 0), 1);
-	struct mspan *r = mheap_alloc_span(64, GA_SPANCLASS(0, 0), 1);
-	ok(a && r, "a 32-page and a 64-page large span");
-	if (!a || !r)
-		return;
-	r->remapped = 1; /* as if realloc had moved pages in with mremap */
-	mcache_enter(c);
-	int kept = mcache_large_keep(c, a) && mcache_large_keep(c, r);
-	ok(kept && c->nlarge == 2, "both cached, the remapped one on top");
-	ok(mcache_large_take(c, 8, GA_SPANCLASS(0, 0), 0) == NULL, "malloc of 8 pages takes neither");
-	struct mspan *t1 = mcache_large_take(c, 8, GA_SPANCLASS(0, 0), 1);
-	ok(t1 == a && a->npages == 8 && !a->roomy && !arena_page_span(arena_of(a->base), a->base + 8 * GA_PAGE_SIZE),
-	   "a growing block of 8 pages takes the other one, cut to 8 pages, its tail free");
-	struct mspan *t2 = mcache_large_take(c, 8, GA_SPANCLASS(0, 0), 1);
-	ok(t2 == r && r->npages == 64 && r->roomy, "then the remapped one, whole (64 pages, roomy)");
-	mcache_leave(c);
-	mheap_free_span(a);
-	mheap_free_span(r);
-}
-
 /* A large span at the heap's end grows in place into address space no arena holds yet, which is
  * reserved for it (instead of the span moving). A span larger than the whole heap so far is
  * carved at its top: nothing follows it but free pages and then unreserved space. */
@@ -485,7 +459,6 @@ int main(void)
 	test_mcentral();
 	test_transfer_cache();
 	test_large_drain();
-	test_large_take();
 	test_grow_at_heap_end();
 	test_free_unused();
 	test_freeonly_list();
