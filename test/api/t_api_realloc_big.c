@@ -10,12 +10,15 @@
  *   - a block that realloc moves past 32 KiB takes the place of a big block freed just before and
  *     grows in place from there (goalloc cuts the freed span to size and grows back into the
  *     tail: a buffer doubled to 1 MiB again and again copies nothing past 32 KiB);
+ *   - malloc_trim(0) gives back the pages of a big block just freed (goalloc keeps such blocks
+ *     per thread for the next one of the same size);
  *   - thousands of such moves leave the process with about as many memory mappings as before
  *     (goalloc moves big blocks' pages with mremap, which gives them a mapping of their own
  *     until they are freed).
  * The RSS and residency checks hold under goalloc only; elsewhere they are skipped.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +170,7 @@ static void test_shrink_released(void)
 
 static void test_growth_into_freed_block(void)
 {
+	malloc_trim(0); /* (goalloc: the big blocks this thread keeps go back to the heap) */
 	unsigned char *big = malloc(MiB), *p = malloc(32 << 10);
 	ok(big && p, "a 1 MiB block and a 32 KiB one");
 	if (!big || !p) {
@@ -204,6 +208,26 @@ static void test_growth_into_freed_block(void)
 		ok(1, "# SKIP (same)");
 	}
 	free(q);
+}
+
+/* malloc_trim gives the OS the pages of a big block just freed, which goalloc keeps for the
+ * thread's next one of its size. */
+static void test_trim_releases_kept_block(void)
+{
+	size_t n = 2 * MiB;
+	unsigned char *p = malloc(n);
+	ok(p != NULL, "a 2 MiB block");
+	if (!p)
+		return;
+	memset(p, 7, n);
+	uintptr_t at = addr_of(p);
+	free(launder(p));
+	malloc_trim(0);
+	size_t r = resident_pages((void *)at, n);
+	if (under_goalloc())
+		ok(r == 0, "after free and malloc_trim(0) none of its pages is resident (%zu left)", r);
+	else
+		ok(1, "# SKIP residency after malloc_trim is goalloc's (%zu left)", r);
 }
 
 static int count_mappings(void)
@@ -276,6 +300,7 @@ int main(void)
 	test_moved_block_released();
 	test_shrink_released();
 	test_growth_into_freed_block();
+	test_trim_releases_kept_block();
 	test_many_moves();
 	return done_testing();
 }
