@@ -133,7 +133,10 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxp
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
 		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */
 			uintptr_t held = s->elemsize;
-			mheap_resize_large(s, npages, 0);
+			int unmoved = s->remapped && maxpages == UINT32_MAX; /* (a growing block's) */
+			if (unmoved)
+				mheap_unmove_span(s);
+			mheap_resize_large(s, npages, unmoved);
 			c->large_held -= (int64_t)(held - s->elemsize);
 		}
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);

@@ -341,6 +341,13 @@ static int pages_free(uintptr_t p, uint32_t npages)
 	return a && add_arenas(a, (uint32_t)narenas);
 }
 
+void mheap_unmove_span(struct mspan *s)
+{
+	ga_os_map_fresh((void *)s->base, (size_t)s->npages << GA_PAGE_SHIFT);
+	s->remapped = 0;
+	s->needzero = 0;
+}
+
 int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 {
 	int ok = 1;

@@ -10,6 +10,8 @@
  *   - a block that realloc moves past 32 KiB takes the place of a big block freed just before and
  *     grows in place from there (goalloc cuts the freed span to size and grows back into the
  *     tail: a buffer doubled to 1 MiB again and again copies nothing past 32 KiB);
+ *   - the same twice with a freed block whose pages mremap had moved there: the second time its
+ *     pages are all still resident (goalloc maps such a span afresh once, when it is first cut);
  *   - malloc_trim(0) gives back the pages of a big block just freed (goalloc keeps such blocks
  *     per thread for the next one of the same size);
  *   - thousands of such moves leave the process with about as many memory mappings as before
@@ -230,6 +232,68 @@ static void test_trim_releases_kept_block(void)
 		ok(1, "# SKIP residency after malloc_trim is goalloc's (%zu left)", r);
 }
 
+/* Two blocks of n bytes side by side, *low the lower one (a realloc of it must move), or 0 if
+ * none could be had: pairs that holes split up are kept in spare[] (16) for the caller to free. */
+static int adjacent_pair(size_t n, unsigned char **low, unsigned char **high, unsigned char **spare, int *nspare)
+{
+	while (*nspare + 2 <= 16) {
+		unsigned char *a = malloc(n), *b = malloc(n);
+		if (a && b && (addr_of(b) == addr_of(a) + n || addr_of(a) == addr_of(b) + n)) {
+			*low = addr_of(a) < addr_of(b) ? a : b;
+			*high = *low == a ? b : a;
+			return 1;
+		}
+		spare[(*nspare)++] = a;
+		spare[(*nspare)++] = b;
+	}
+	return 0;
+}
+
+/* A freed block whose pages mremap moved in, taken by a growing block, grown back to its size
+ * and freed again, twice: the second time its pages are all still resident (goalloc maps such a
+ * span afresh once, the first time it is cut, instead of mapping its tail afresh at every cut:
+ * the second round would fault every page back in). */
+static void test_moved_block_reused(void)
+{
+	size_t n = 768 << 10, all = MiB / (size_t)sysconf(_SC_PAGESIZE), resident = 0;
+	unsigned char *low = NULL, *high = NULL, *spare[16], *q = NULL;
+	int nspare = 0;
+	malloc_trim(0); /* (the free pages read as zero now: the move below is an mremap) */
+	unsigned char *p = malloc(32 << 10);
+	(void)resident_pages(p, 32 << 10); /* (its buffer's class has room now: no new span below) */
+	unsigned char *moved = p && adjacent_pair(n, &low, &high, spare, &nspare) ? realloc_opaque(low, MiB) : NULL;
+	uintptr_t at = moved ? addr_of(moved) : 0;
+	int same = moved != NULL, in_place = 1;
+	if (moved)
+		memset(moved, 6, MiB);
+	free(launder(moved));
+	for (int round = 0; round < 2 && same; round++) {
+		q = p ? realloc_opaque(p, 36 << 10) : NULL;
+		same &= q && addr_of(q) == at;
+		if (round == 1)
+			resident = resident_pages((void *)at, MiB);
+		for (size_t m = 64 << 10; same && q && m <= MiB; m *= 2) {
+			unsigned char *r = realloc_opaque(q, m);
+			in_place &= r == q;
+			q = r;
+		}
+		if (q)
+			memset(q, 7, MiB);
+		free(launder(q));
+		p = round == 0 ? malloc(32 << 10) : NULL;
+	}
+	if (under_goalloc()) {
+		ok(same && in_place, "twice a growing block took the freed 1 MiB block's place and grew in place");
+		ok(resident == all, "the second time its pages were all still resident (%zu of %zu)", resident, all);
+	} else {
+		ok(1, "# SKIP placement is goalloc's");
+		ok(1, "# SKIP (same)");
+	}
+	free(high);
+	while (nspare)
+		free(spare[--nspare]);
+}
+
 static int count_mappings(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -300,6 +364,7 @@ int main(void)
 	test_moved_block_released();
 	test_shrink_released();
 	test_growth_into_freed_block();
+	test_moved_block_reused();
 	test_trim_releases_kept_block();
 	test_many_moves();
 	return done_testing();
