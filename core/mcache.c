@@ -123,8 +123,9 @@ static void large_evict(struct mcache *c, unsigned i)
 	mheap_free_span(s);
 }
 
-struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass)
+struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing)
 {
+	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / 4;
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
@@ -133,11 +134,10 @@ struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxp
 		s->needzero = 1; /* (it held a block; large_alloc tells calloc from this) */
 		if (s->npages > npages) { /* give the surplus tail back: usable size stays the request's pages */
 			uintptr_t held = s->elemsize;
-			int unmoved = s->remapped && maxpages == UINT32_MAX; /* (a growing block's) */
-			if (unmoved)
-				mheap_unmove_span(s);
-			mheap_resize_large(s, npages, unmoved);
+			mheap_resize_large(s, npages, 0); /* (a remapped span's tail is mapped afresh) */
 			c->large_held -= (int64_t)(held - s->elemsize);
+			if (growing && s->remapped)
+				mheap_unmove_span(s); /* and for a growing block its head too, once */
 		}
 		atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
 		c->nmalloc_base[spanclass]++;
@@ -169,7 +169,7 @@ void mcache_large_free(struct mcache *c, struct mspan *s)
 	}
 }
 
-static void large_drain(struct mcache *c)
+void mcache_large_drain(struct mcache *c)
 {
 	while (c->nlarge)
 		large_evict(c, c->nlarge - 1);
@@ -178,12 +178,12 @@ static void large_drain(struct mcache *c)
 void mcache_large_drain_for(struct mcache *c, uint32_t npages)
 {
 	if (GA_UNLIKELY(c->nlarge) && mheap_reusable_pages() < npages)
-		large_drain(c);
+		mcache_large_drain(c);
 }
 
 void mcache_release_all(struct mcache *c)
 {
-	large_drain(c);
+	mcache_large_drain(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		flush_list(c, (uint8_t)sc, 0, c->fl[sc].cap, 0);
 		if (c->alloc[sc]) {

@@ -101,10 +101,12 @@ GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t si
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
 /* Large spans (busy raised by the caller). take: a cached span of spanclass with npages to
- * maxpages pages, cut to npages (the tail goes back to the mheap, right after the block), now
- * INUSE and counted as a malloc, or NULL. keep: cache a span whose block was just freed; 0 if it
- * is not kept (the caller gives it back to the mheap). */
-GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint32_t maxpages, uint8_t spanclass);
+ * npages + npages/4 pages — of any size for a block that realloc is growing (`growing`) — cut to
+ * npages (the tail goes back to the mheap, right after the block), now INUSE and counted as a
+ * malloc, or NULL; a remapped span cut for a growing block is made an ordinary one
+ * (mheap_unmove_span). keep: cache a span whose block was just freed; 0 if it is not kept (the
+ * caller gives it back to the mheap). */
+GA_HIDDEN struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing);
 GA_HIDDEN int mcache_large_keep(struct mcache *c, struct mspan *s);
 /* free() of the large span s on this thread, past the fast path: counted, then kept or given back
  * to the mheap. */
@@ -113,6 +115,8 @@ GA_HIDDEN void mcache_large_free(struct mcache *c, struct mspan *s);
  * holding data than that, it would grow into fresh memory while this thread keeps freed large
  * spans resident; give those back first so they are reused. */
 GA_HIDDEN void mcache_large_drain_for(struct mcache *c, uint32_t npages);
+/* Give every large span this thread keeps back to the mheap (busy raised; malloc_trim). */
+GA_HIDDEN void mcache_large_drain(struct mcache *c);
 /* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a mapping
  * of its own, no lock taken. free/usable size recognise such blocks with the two below. */
 GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);

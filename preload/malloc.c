@@ -85,8 +85,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 		return p;
 	}
 	mcache_enter(c);
-	uint32_t maxpages = growing ? UINT32_MAX : (uint32_t)(npages + npages / 4);
-	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, maxpages, spanclass) : NULL;
+	struct mspan *s = align_pages == 1 ? mcache_large_take(c, (uint32_t)npages, spanclass, growing) : NULL;
 	if (!s) {
 		mcache_large_drain_for(c, (uint32_t)(npages + align_pages - 1));
 		s = mheap_alloc_span((uint32_t)npages, spanclass, align_pages);
@@ -909,7 +908,7 @@ int malloc_trim(size_t pad)
 	struct mcache *c = &ga_mcache;
 	if (!c->busy) { /* this thread's cached big blocks first, so that their pages go back too */
 		mcache_enter(c);
-		mcache_large_drain_for(c, UINT32_MAX);
+		mcache_large_drain(c);
 		mcache_leave(c);
 	}
 	return mheap_release_free() > 0;
