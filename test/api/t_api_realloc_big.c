@@ -266,6 +266,8 @@ static void test_moved_block_reused(void)
 	int same = moved != NULL, in_place = 1;
 	if (moved)
 		memset(moved, 6, MiB);
+	else
+		free(low); /* (a realloc that failed left it; NULL if no pair was found) */
 	free(launder(moved));
 	for (int round = 0; round < 2 && same; round++) {
 		q = p ? realloc_opaque(p, 36 << 10) : NULL;
@@ -282,6 +284,7 @@ static void test_moved_block_reused(void)
 		free(launder(q));
 		p = round == 0 ? malloc(32 << 10) : NULL;
 	}
+	free(p); /* (still ours if the rounds stopped early; NULL after both) */
 	if (under_goalloc()) {
 		ok(same && in_place, "twice a growing block took the freed 1 MiB block's place and grew in place");
 		ok(resident == all, "the second time its pages were all still resident (%zu of %zu)", resident, all);
