@@ -33,9 +33,9 @@ GA_HIDDEN void mheap_free_span_unused(struct mspan *s, int moved);
 GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail);
 /* Map the pages of s, a large span of ours whose pages mremap moved in (remapped), afresh, so
  * that it is an ordinary span again: its contents are gone and its pages read as zero. For a span
- * about to be cut and handed out: cutting a remapped one maps only its tail afresh, and the span
- * stays remapped, so a block that grows back into the tail and is freed, cut and grown again
- * faults the tail back in every time. */
+ * just cut for a block about to be written: the cut maps only its tail afresh and leaves it
+ * remapped, so a block that grows back into the tail and is freed, cut and grown again would
+ * fault the tail back in every time. */
 GA_HIDDEN void mheap_unmove_span(struct mspan *s);
 GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
 /* Free pages that hold data: a span of up to this many pages can be served without touching
