@@ -11,7 +11,7 @@
 #include "mspan.h"
 
 struct heap_arena {
-	/* pageClass[i]: for page i of a small span s, s->spanclass | phase << 8, where phase =
+	/* pageClass[i]: for page i of a small span s, page_entry(s->spanclass, phase), where phase =
 	 * (page address − s->objbase) mod s->elemsize (< 2^15), so that an address p in the page is a
 	 * slot start iff ((p mod 8192) + phase) is a multiple of elemsize (see the slot layout in
 	 * mspan.h). For a large span its spanclass (0 or 1); 0 for a free page. Written with spans[]
@@ -34,6 +34,23 @@ struct heap_arena {
 };
 
 GA_HIDDEN extern struct heap_arena *_Atomic ga_arena_map[1u << GA_ARENA_L2_BITS];
+
+/* The page entry (heap_arena.pageClass) is encoded and decoded only here: spanclass in bits
+ * 0..7, phase above (0 for a large span and a free page). */
+GA_INLINE uint32_t page_entry(uint8_t spanclass, uintptr_t phase)
+{
+	return (uint32_t)spanclass | (uint32_t)phase << 8;
+}
+
+GA_INLINE uintptr_t page_entry_spanclass(uintptr_t info)
+{
+	return info & 0xff;
+}
+
+GA_INLINE uintptr_t page_entry_phase(uintptr_t info)
+{
+	return info >> 8;
+}
 
 /* The arena holding p, or NULL. */
 GA_INLINE struct heap_arena *arena_of(uintptr_t p)

@@ -161,8 +161,8 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 		uint32_t pg = (uint32_t)((base - a->base) >> GA_PAGE_SHIFT);
 		uint32_t n = GA_PAGES_PER_ARENA - pg < npages ? GA_PAGES_PER_ARENA - pg : npages;
 		for (uint32_t i = 0; i < n; i++) {
-			uint32_t info = !s ? 0 : mspan_is_large(s) ? s->spanclass
-						   : s->spanclass | mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)) << 8;
+			uint32_t info = !s ? 0 : mspan_is_large(s) ? page_entry(s->spanclass, 0)
+						   : page_entry(s->spanclass, mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)));
 			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
 		}

@@ -360,8 +360,8 @@ GA_NOINLINE static void free_small_slow(void *p, int pushed)
  * core/mspan.h; the sum is below 2^16): one multiply. The mspan record is not read. */
 GA_INLINE int page_slot_start(const void *p, uintptr_t info)
 {
-	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + (info >> 8);
-	uint64_t divides = ga_slot_divides[info & 0xff];
+	uint64_t x = ((uintptr_t)p & (GA_PAGE_SIZE - 1)) + page_entry_phase(info);
+	uint64_t divides = ga_slot_divides[page_entry_spanclass(info)];
 	return x * divides < divides;
 }
 
@@ -369,7 +369,7 @@ GA_INLINE int page_slot_start(const void *p, uintptr_t info)
  * this thread's list. keyed: the class holds the double-free key (all but the 8-byte class). */
 GA_INLINE void free_small(void *p, uintptr_t info, int keyed)
 {
-	uintptr_t sc = info & 0xff;
+	uintptr_t sc = page_entry_spanclass(info);
 	if (GA_UNLIKELY(!page_slot_start(p, info)))
 		bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
@@ -411,7 +411,7 @@ GA_EXPORT void goalloc_free(void *p)
 	if (GA_UNLIKELY(!a))
 		return free_outside(p);
 	uintptr_t info = arena_page_class(a, (uintptr_t)p);
-	uintptr_t sc = info & 0xff;
+	uintptr_t sc = page_entry_spanclass(info);
 	if (GA_UNLIKELY(sc <= 3)) /* the 8-byte class, or a large span or free page */
 		return sc >= GA_SPANCLASS(1, 0) ? free_tiny(p, info) : free_other(p, a);
 	free_small(p, info, 1);
@@ -658,10 +658,10 @@ GA_NOINLINE static void *realloc_general(void *p, size_t n)
 GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 {
 	uintptr_t info = page_class_of((uintptr_t)p);
-	if (GA_LIKELY((info & 0xff) > GA_SPANCLASS(1, 1) && n - 1 < GA_MAX_SMALL_SIZE)) {
+	if (GA_LIKELY(page_entry_spanclass(info) > GA_SPANCLASS(1, 1) && n - 1 < GA_MAX_SMALL_SIZE)) {
 		if (GA_UNLIKELY(!page_slot_start(p, info)))
 			bad_pointer("realloc", p);
-		size_t old = ga_class_to_size[GA_SPANCLASS_SIZECLASS(info & 0xff)];
+		size_t old = ga_class_to_size[GA_SPANCLASS_SIZECLASS(page_entry_spanclass(info))];
 		return GA_LIKELY(n <= old) ? p : realloc_small_move(p, old, n);
 	}
 	return realloc_general(p, n);

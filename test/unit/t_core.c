@@ -66,14 +66,14 @@ static void test_arena_index(void)
 	ok(span_of(s->base) == s && span_of(s->base + 4097) == s && span_of(s->base + GA_PAGE_SIZE - 1) == s,
 	   "span_of maps every byte of the span to it");
 	ok(span_of(s->base + GA_PAGE_SIZE) != s, "the next page is not the span's");
-	ok((page_class_of(s->base + 100) & 0xff) == GA_SPANCLASS(5, 0) &&
-	   page_class_of(s->base + 100) >> 8 == mspan_page_phase(s, s->base),
+	ok(page_entry_spanclass(page_class_of(s->base + 100)) == GA_SPANCLASS(5, 0) &&
+	   page_entry_phase(page_class_of(s->base + 100)) == mspan_page_phase(s, s->base),
 	   "pageClass of a one-page span: its spanclass and phase");
 	struct mspan *m = mheap_alloc_span(ga_class_to_npages[65], GA_SPANCLASS(65, 1), 1); /* 10 pages */
 	int good = m != NULL;
 	for (unsigned i = 0; m && i < m->npages; i++)
 		good &= page_class_of(m->base + i * GA_PAGE_SIZE + 17) ==
-			(GA_SPANCLASS(65, 1) | mspan_page_phase(m, m->base + i * GA_PAGE_SIZE) << 8);
+			page_entry(GA_SPANCLASS(65, 1), mspan_page_phase(m, m->base + i * GA_PAGE_SIZE));
 	ok(good, "pageClass of each page of a 10-page span: spanclass | the page's phase << 8");
 	if (m) {
 		mheap_free_span(m);
