@@ -1,8 +1,9 @@
-/* ga.h — definitions shared by every file of goalloc's core.
+/* ga.h — definitions shared by every file of goalloc's core. It depends on no other module of
+ * goalloc (start-up is init.h's, for the entry points only).
  *
- * goalloc is Go's runtime allocator rebuilt in C (see README.md and malloc.c for the overview):
- *   mheap (page heap over 64 MiB heap arenas) → mcentral (one per span class) → mcache (one per
- *   thread) → the malloc family in preload/.
+ * goalloc is Go's runtime allocator rebuilt in C (see README.md and core/malloc.c for the
+ * overview): mheap (page heap over 64 MiB heap arenas) → mcentral (one per span class) → mcache
+ * (one per thread) → the allocation policy in core/malloc.c → the malloc family in preload/.
  * Names follow Go's runtime so a reader of src/runtime finds the same structures here.
  */
 #ifndef GA_H
@@ -50,15 +51,6 @@ GA_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void ga_fatal(const ch
 GA_HIDDEN __attribute__((noreturn)) void ga_double_free(void *p);
 /* A warning line on stderr prefixed "goalloc: ". Never allocates. */
 GA_HIDDEN __attribute__((format(printf, 1, 2))) void ga_warn(const char *fmt, ...);
-
-/* Process-wide state toggled once at init. */
-GA_HIDDEN extern _Atomic int ga_inited; /* 0 none, 1 running, 2 done */
-GA_HIDDEN void ga_init_slow(void);
-GA_INLINE void ga_ensure_init(void)
-{
-	if (GA_UNLIKELY(atomic_load_explicit(&ga_inited, memory_order_acquire) != 2))
-		ga_init_slow();
-}
 
 GA_INLINE uintptr_t ga_align_up(uintptr_t x, uintptr_t a)
 {

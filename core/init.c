@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "ga.h"
+#include "init.h"
 #include "malloc_class.h"
 #include "mcache.h"
 #include "mcentral.h"

@@ -475,3 +475,21 @@ void mcache_thread_exit(void *arg)
 void mcache_fork_prepare(void) { ga_lock(&orphan_lock); }
 void mcache_fork_parent(void) { ga_unlock(&orphan_lock); }
 void mcache_fork_child(void) { ga_lock_reinit(&orphan_lock); }
+
+/* (a cached span's record, once made, is never unmapped: reading large[] from another thread
+ * while it changes only makes the sum approximate) */
+void mcache_counts(const struct mcache *c, struct mcache_counts *out)
+{
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		out->nmalloc[sc] = mcache_nmalloc(c, sc);
+		out->nfree[sc] = __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
+	}
+	int64_t live = __atomic_load_n(&c->large_held, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&c->nlarge, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n && i < MCACHE_LARGE_SLOTS; i++) {
+		struct mspan *s = __atomic_load_n(&c->large[i], __ATOMIC_RELAXED);
+		if (s)
+			live -= (int64_t)__atomic_load_n(&s->elemsize, __ATOMIC_RELAXED);
+	}
+	out->large_live = live;
+}

@@ -90,6 +90,17 @@ GA_INLINE uint64_t mcache_nmalloc(const struct mcache *c, uintptr_t sc)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* A cache's counters as the statistics read them (stats.c, through mcache_counts only): per
+ * span class, blocks handed out and taken back, and the bytes of live large blocks the thread
+ * accounts for (large_held less the spans it keeps). Read from another thread they are
+ * approximate, as the fields are updated without atomics. */
+struct mcache_counts {
+	uint64_t nmalloc[GA_NUM_SPAN_CLASSES];
+	uint64_t nfree[GA_NUM_SPAN_CLASSES];
+	int64_t large_live;
+};
+GA_HIDDEN void mcache_counts(const struct mcache *c, struct mcache_counts *out);
+
 GA_HIDDEN extern __thread struct mcache ga_mcache __attribute__((tls_model("initial-exec")));
 /* Random per-process value written into the second word of a block when it is freed (classes of
  * 16 bytes and more) and cleared when the block is handed out: seeing it again in free() means

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include "../preload/goalloc.h"
 #include "fmt.h"
 #include "mheap.h"
 #include "threads.h"
@@ -60,30 +59,19 @@ void stats_count_large_resize(uintptr_t old_bytes, uintptr_t new_bytes)
 		atomic_fetch_add_explicit(&g.large_bytes, new_bytes - old_bytes, memory_order_relaxed);
 }
 
-/* Bytes of live large blocks a thread's counters stand for: large_held less the spans on its
- * stack. Read from another thread the stack may change meanwhile (a span record, once made, is
- * never unmapped): the result is then approximate, as the other per-thread counters are. */
-static int64_t large_live(struct mcache *c)
-{
-	int64_t live = __atomic_load_n(&c->large_held, __ATOMIC_RELAXED);
-	uint32_t n = __atomic_load_n(&c->nlarge, __ATOMIC_RELAXED);
-	for (uint32_t i = 0; i < n && i < MCACHE_LARGE_SLOTS; i++) {
-		struct mspan *s = __atomic_load_n(&c->large[i], __ATOMIC_RELAXED);
-		if (s)
-			live -= (int64_t)__atomic_load_n(&s->elemsize, __ATOMIC_RELAXED);
-	}
-	return live;
-}
-
+/* (An exiting thread's cache, registry lock held: its counters go to the globals, and the cache
+ * counts from zero again should the thread allocate once more in its destructors.) */
 void stats_fold_exited(struct mcache *c)
 {
+	struct mcache_counts cc;
+	mcache_counts(c, &cc);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		atomic_fetch_add_explicit(&g.nmalloc[sc], mcache_nmalloc(c, sc), memory_order_relaxed);
-		atomic_fetch_add_explicit(&g.nfree[sc], c->nfree[sc], memory_order_relaxed);
+		atomic_fetch_add_explicit(&g.nmalloc[sc], cc.nmalloc[sc], memory_order_relaxed);
+		atomic_fetch_add_explicit(&g.nfree[sc], cc.nfree[sc], memory_order_relaxed);
 		c->nfree[sc] = 0;
 		c->nmalloc_base[sc] = sc < 2 ? 0 : -(int64_t)mcache_list_count(&c->fl[sc]);
 	}
-	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)large_live(c), memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.large_bytes, (uint64_t)cc.large_live, memory_order_relaxed);
 	c->large_held = 0;
 }
 
@@ -95,14 +83,16 @@ struct per_class {
 static void add_cache(struct mcache *c, void *arg)
 {
 	struct per_class *pc = arg;
+	struct mcache_counts cc;
+	mcache_counts(c, &cc);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
-		pc->nmalloc[sc >> 1] += mcache_nmalloc(c, sc);
-		pc->nfree[sc >> 1] += __atomic_load_n(&c->nfree[sc], __ATOMIC_RELAXED);
+		pc->nmalloc[sc >> 1] += cc.nmalloc[sc];
+		pc->nfree[sc >> 1] += cc.nfree[sc];
 	}
-	pc->large_live += large_live(c);
+	pc->large_live += cc.large_live;
 }
 
-static void collect(struct per_class *pc, struct goalloc_stats *out)
+static void collect(struct per_class *pc, struct ga_stats *out)
 {
 	*pc = (struct per_class){0};
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
@@ -112,7 +102,7 @@ static void collect(struct per_class *pc, struct goalloc_stats *out)
 	threads_for_each(add_cache, pc);
 	pc->nmalloc[0] += atomic_load_explicit(&g.large_malloc, memory_order_relaxed);
 	pc->nfree[0] += atomic_load_explicit(&g.large_free, memory_order_relaxed);
-	*out = (struct goalloc_stats){0};
+	*out = (struct ga_stats){0};
 	for (unsigned c = 0; c < GA_NUM_SIZE_CLASSES; c++) {
 		out->mallocs += pc->nmalloc[c];
 		out->frees += pc->nfree[c];
@@ -131,7 +121,7 @@ static void collect(struct per_class *pc, struct goalloc_stats *out)
 	out->threads_seen = threads_seen();
 }
 
-void stats_collect(struct goalloc_stats *out)
+void stats_collect(struct ga_stats *out)
 {
 	struct per_class pc;
 	collect(&pc, out);
@@ -140,7 +130,7 @@ void stats_collect(struct goalloc_stats *out)
 void stats_print(int fd)
 {
 	struct per_class pc;
-	struct goalloc_stats st;
+	struct ga_stats st;
 	collect(&pc, &st);
 	ga_dprintf(fd, "goalloc: stats for pid %d\n", (int)getpid());
 	ga_dprintf(fd, "goalloc: total: mallocs %llu, frees %llu, in use %llu bytes\n",

@@ -22,6 +22,7 @@
 
 #include "../core/arena.h"
 #include "../core/fmt.h"
+#include "../core/init.h"
 #include "../core/malloc_class.h"
 #include "../core/mcache.h"
 #include "../core/mheap.h"
@@ -889,7 +890,20 @@ void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p) GA_ALIAS(goalloc_free);
 GA_EXPORT int goalloc_stats(struct goalloc_stats *out)
 {
 	ga_ensure_init();
-	stats_collect(out);
+	struct ga_stats st;
+	stats_collect(&st);
+	*out = (struct goalloc_stats){
+		.mallocs = st.mallocs,
+		.frees = st.frees,
+		.bytes_in_use = st.bytes_in_use,
+		.large_mallocs = st.large_mallocs,
+		.large_frees = st.large_frees,
+		.spans_in_use = st.spans_in_use,
+		.arenas = st.arenas,
+		.bytes_mapped = st.bytes_mapped,
+		.bytes_metadata = st.bytes_metadata,
+		.threads_seen = st.threads_seen,
+	};
 	return 0;
 }
 
