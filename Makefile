@@ -10,17 +10,19 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11
 # -fno-builtin-*: the compiler must not turn our own malloc+memset into a call to calloc (or
 # similar) inside the allocator itself.
+# -iquote core: core's headers are included as "name.h" only, so that <malloc.h> is still the C
+# library's and not core/malloc.h.
 # -DGA_SIGNALS_WRAPPED: the library installs the program's signal handlers behind its trampoline
 # (preload/signal.c), so its fast paths store nothing for the re-entry guard (core/mcache.h).
 LIBCFLAGS := $(CSTD) -O2 -gdwarf-4 -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
 	-DGA_SIGNALS_WRAPPED \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
-	-fno-builtin-realloc -fexceptions -I$(B)/gen -Icore -Ipreload $(EXTRA_CFLAGS)
+	-fno-builtin-realloc -fexceptions -I$(B)/gen -iquote core -Ipreload $(EXTRA_CFLAGS)
 # -Bsymbolic-functions: goalloc's own calls between its exported functions (operator new →
 # goalloc_malloc, ...) bind directly, not through the PLT.
 LIBLDFLAGS := -shared -Wl,-z,initfirst -Wl,-soname,libgoalloc.so -Wl,-z,now -Wl,--no-undefined \
 	-Wl,--gc-sections -Wl,-Bsymbolic-functions
-TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -Icore -I$(B)/gen
+TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -iquote core -I$(B)/gen
 
 CORE_SRC    := $(wildcard core/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
@@ -86,8 +88,8 @@ test-tsan: $(B)/gen/sizeclasses.h
 	@mkdir -p $(B)/tsan
 	for t in $(TSAN_TESTS:$(B)/test/api/%=%); do \
 	  $(CC) $(CSTD) -O1 -g -fsanitize=thread -pthread -DGOALLOC_DIRECT -DGOALLOC_NO_LIBC_NAMES \
-	    -Itest -Ipreload -Icore -I$(B)/gen -o $(B)/tsan/$$t test/api/$$t.c $(CORE_SRC) \
-	    preload/malloc.c || exit 1; \
+	    -Itest -Ipreload -iquote core -I$(B)/gen -o $(B)/tsan/$$t test/api/$$t.c $(CORE_SRC) \
+	    preload/malloc.c preload/foreign.c || exit 1; \
 	done
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
