@@ -33,9 +33,12 @@
 #include "mspan.h"
 #include "track.h"
 
-/* The largest alignment served: a large span placed at a multiple of it reserves that much
- * address space more (see README, What it guarantees). */
-#define GA_MAX_ALIGN ((size_t)1 << 40)
+/* The largest alignment served (larger ones get NULL and ENOMEM): 1 GiB, the largest page size
+ * of x86-64 and so the largest alignment hardware gives a reason to ask for. A span placed at a
+ * multiple of a larger one may need new arenas up to that alignment away: that much address
+ * space, and an arena record per 64 MiB of it. (glibc fails such requests too, once the
+ * alignment exceeds what the kernel lets it map at once: README, What it guarantees.) */
+#define GA_MAX_ALIGN ((size_t)1 << 30)
 
 /* ---- Slow paths (malloc.c) -------------------------------------------------------------- */
 

@@ -146,27 +146,25 @@ GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
 	return posix_memalign_slow(out, align, n);
 }
 
+/* (on failure errno is ENOMEM as well as the result, as in glibc) */
 GA_NOINLINE static int posix_memalign_slow(void **out, size_t align, size_t n)
 {
-	int saved = errno;
 	void *p = malloc_aligned_slow(align, n);
-	if (!p) {
-		errno = saved;
+	if (!p)
 		return ENOMEM;
-	}
 	*out = p;
 	return 0;
 }
 
 GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
 {
-	/* glibc 2.36 accepts any alignment and rounds it up to a power of two. */
-	size_t a = pow2_at_least(align ? align : 1);
-	if (!a) {
-		errno = ENOMEM;
+	/* glibc 2.36 (aligned_alloc is memalign there): an alignment above the largest power of two
+	 * is EINVAL; any other is rounded up to a power of two. */
+	if (GA_UNLIKELY(align > SIZE_MAX / 2 + 1)) {
+		errno = EINVAL;
 		return NULL;
 	}
-	return ga_malloc_aligned(a, n);
+	return ga_malloc_aligned(pow2_at_least(align ? align : 1), n);
 }
 
 #ifndef GOALLOC_NO_LIBC_NAMES
@@ -221,18 +219,31 @@ void *reallocarray(void *p, size_t a, size_t b)
 	return goalloc_realloc(p, n);
 }
 
+/* free_sized and free_aligned_sized (C23): n must be at most the block's usable size (the size
+ * asked for, or what malloc_usable_size says). A larger one means the program frees something
+ * else than it thinks: it ends like an invalid free. (A pointer that is no block's start is
+ * goalloc_free's to report.) */
+GA_NOINLINE __attribute__((noreturn)) static void bad_size(const char *fn, void *p, size_t n, size_t usable)
+{
+	ga_fatal("%s(): invalid size %zu for block %p (usable size %zu)", fn, n, p, usable);
+}
+
 void free_sized(void *p, size_t n) GA_EXPORT;
 void free_sized(void *p, size_t n)
 {
-	(void)n; /* the span knows the size; the caller's is not trusted */
+	size_t usable = goalloc_usable_size(p);
+	if (GA_UNLIKELY(n > usable && usable))
+		bad_size("free_sized", p, n, usable);
 	goalloc_free(p);
 }
 
 void free_aligned_sized(void *p, size_t align, size_t n) GA_EXPORT;
 void free_aligned_sized(void *p, size_t align, size_t n)
 {
-	(void)align;
-	(void)n;
+	(void)align; /* (the span knows the alignment) */
+	size_t usable = goalloc_usable_size(p);
+	if (GA_UNLIKELY(n > usable && usable))
+		bad_size("free_aligned_sized", p, n, usable);
 	goalloc_free(p);
 }
 

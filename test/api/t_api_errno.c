@@ -296,6 +296,7 @@ static void t_posix_memalign(void)
 		{4096, HUGE_1P},
 		{1 << 20, SIZE_MAX - (1 << 19)},
 		{(size_t)1 << 62, 10},
+		{(size_t)1 << 40, 10}, /* glibc: more than the kernel lets it map (see README) */
 	};
 	void *const untouched = (void *)0x5a5a5a5a;
 	unsigned i;
@@ -318,15 +319,18 @@ static void t_posix_memalign(void)
 	bad = 0;
 	for (i = 0; i < sizeof enomem / sizeof enomem[0]; i++) {
 		void *p = untouched;
-		int rc = FENCED(posix_memalign(&p, opaque_size(enomem[i][0]), opaque_size(enomem[i][1])));
-		if (rc != ENOMEM || p != untouched) {
-			diag("  posix_memalign(&p, %#zx, %#zx): rc %d, p %p", enomem[i][0], enomem[i][1], rc, p);
+		int rc;
+		errno = SENTINEL_ERRNO;
+		rc = FENCED(posix_memalign(&p, opaque_size(enomem[i][0]), opaque_size(enomem[i][1])));
+		if (rc != ENOMEM || p != untouched || errno != ENOMEM) {
+			diag("  posix_memalign(&p, %#zx, %#zx): rc %d, p %p, errno %d", enomem[i][0], enomem[i][1], rc,
+			     p, errno);
 			bad++;
 			if (rc == 0 && p != untouched)
 				FENCED_VOID(free(p));
 		}
 	}
-	ok(bad == 0, "posix_memalign that cannot be satisfied: ENOMEM, *p untouched");
+	ok(bad == 0, "posix_memalign that cannot be satisfied (sizes, alignments of 2^40 and more): ENOMEM, *p untouched, errno ENOMEM as in glibc");
 
 	{
 		void *a = NULL, *b = NULL;
@@ -365,6 +369,18 @@ static void t_lenient_align(void)
 	errno = 0;
 	p = FENCED(launder(aligned_alloc(opaque_size((size_t)1 << 63), 10)));
 	ok(null_enomem(p), "aligned_alloc(1<<63, 10): NULL, ENOMEM");
+	errno = 0;
+	p = FENCED(launder(aligned_alloc(opaque_size((size_t)1 << 40), 10)));
+	ok(null_enomem(p), "aligned_alloc(1<<40, 10): NULL, ENOMEM");
+	errno = 0;
+	p = FENCED(launder(memalign(opaque_size((size_t)1 << 40), 10)));
+	ok(null_enomem(p), "memalign(1<<40, 10): NULL, ENOMEM");
+	errno = 0;
+	p = FENCED(launder(memalign(opaque_size(SIZE_MAX / 2 + 2), 10)));
+	ok(!p && errno == EINVAL, "memalign(SIZE_MAX/2 + 2, 10): NULL, EINVAL (errno %d)", errno);
+	errno = 0;
+	p = FENCED(launder(aligned_alloc(opaque_size(SIZE_MAX), 10)));
+	ok(!p && errno == EINVAL, "aligned_alloc(SIZE_MAX, 10): NULL, EINVAL (errno %d)", errno);
 	errno = 0;
 	p = FENCED(launder(aligned_alloc(64, opaque_size(SIZE_MAX))));
 	ok(null_enomem(p), "aligned_alloc(64, SIZE_MAX): NULL, ENOMEM");
@@ -490,8 +506,10 @@ static void t_sized_frees(void)
 		p = FENCED(launder(malloc(100000)));
 		FENCED_VOID(free_sized(p, 100000));
 		FENCED_VOID(free_sized(NULL, 0));
-		ok(e == SENTINEL_ERRNO && (!stats_fn || frees_now() >= f0 + 2),
-		   "free_sized(p, n) frees small and large blocks, keeps errno");
+		p = FENCED(launder(malloc(100)));
+		FENCED_VOID(free_sized(p, malloc_usable_size(p))); /* (any n up to the usable size) */
+		ok(e == SENTINEL_ERRNO && (!stats_fn || frees_now() >= f0 + 3),
+		   "free_sized(p, n) frees small and large blocks, n up to the usable size, keeps errno");
 	}
 	if (!free_aligned_sized) {
 		ok(!ga, "free_aligned_sized is provided%s", ga ? "" : " # SKIP not provided by this allocator");

@@ -1,6 +1,7 @@
 /* t_death — goalloc ends the program with a clear message instead of corrupting its heap when
  * handed a bad pointer: interior pointers, stack and unmapped addresses, double frees of small
- * and large blocks, realloc of an interior pointer. Each case runs in a forked child whose
+ * and large blocks, realloc of an interior pointer, free_sized with a size larger than the
+ * block. Built with -fno-builtin (Makefile), so that the compiler keeps every bad call. Each case runs in a forked child whose
  * stderr is captured; the child must die of SIGABRT and name the problem.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,10 @@
 #include "tap.h"
 #include "api_util.h"
 
+/* Not declared by glibc 2.36 (goalloc exports it). */
+extern void free_sized(void *, size_t) __attribute__((weak));
+extern size_t malloc_usable_size(void *);
+
 /* A free the compiler cannot see, so passing it odd pointers draws no warning. */
 __attribute__((noinline)) static void free_opaque(void *p)
 {
@@ -31,6 +36,7 @@ enum kind {
 	K_DOUBLE_SMALL,
 	K_DOUBLE_LARGE,
 	K_REALLOC_INTERIOR,
+	K_FREE_SIZED_OVER,
 };
 
 struct dcase {
@@ -49,6 +55,8 @@ static const struct dcase cases[] = {
 	{K_DOUBLE_SMALL, 1000, "double free of a 1000-byte block"},
 	{K_DOUBLE_LARGE, 100000, "double free of a 100000-byte block"},
 	{K_REALLOC_INTERIOR, 64, "realloc(malloc(64) + 16, 128)"},
+	{K_FREE_SIZED_OVER, 100, "free_sized(malloc(100), its usable size + 1)"},
+	{K_FREE_SIZED_OVER, 100000, "free_sized(malloc(100000), its usable size + 1)"},
 };
 
 /* The child: report the pointer it is about to misuse on fd `info`, then misuse it. */
@@ -73,6 +81,10 @@ static void child(const struct dcase *c, int info)
 		p = launder(malloc(c->size));
 		bad = addr_of(p) + 16;
 		break;
+	case K_FREE_SIZED_OVER:
+		p = launder(malloc(c->size));
+		bad = addr_of(p);
+		break;
 	case K_STACK:
 		bad = addr_of((const void *)&on_stack);
 		break;
@@ -95,6 +107,8 @@ static void child(const struct dcase *c, int info)
 	close(info);
 	if (c->kind == K_REALLOC_INTERIOR)
 		launder(realloc(launder((void *)bad), 128));
+	else if (c->kind == K_FREE_SIZED_OVER)
+		free_sized(launder(p), malloc_usable_size(p) + 1);
 	else
 		free_opaque((void *)bad);
 	(void)on_stack;
@@ -170,6 +184,13 @@ static int run_case(const struct dcase *c)
 		break;
 	case K_REALLOC_INTERIOR:
 		snprintf(want, sizeof want, "realloc(): invalid pointer");
+		break;
+	case K_FREE_SIZED_OVER:
+		if (!strstr(err, "free_sized(): invalid size ")) {
+			diag("stderr does not contain \"free_sized(): invalid size \"");
+			good = 0;
+		}
+		snprintf(want, sizeof want, " for block %p", (void *)bad);
 		break;
 	default:
 		snprintf(want, sizeof want, "free(): invalid pointer %p", (void *)bad);
