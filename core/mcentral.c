@@ -25,6 +25,12 @@ static uint64_t block_bytes(const struct mcentral *c)
 
 static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
 {
+	/* partial: uncached, a free slot; full: uncached, none (mcentral.h) */
+	GA_ASSERT(s->list == MSPAN_LIST_NONE && !s->incache && s->spanclass == spanclass_of(c), "span %p",
+		  (void *)s->base);
+	GA_ASSERT(which == MSPAN_LIST_PARTIAL ? s->allocCount < s->nelems : s->allocCount == s->nelems,
+		  "span %p: allocCount %u of %u on the %s list", (void *)s->base, s->allocCount, s->nelems,
+		  which == MSPAN_LIST_PARTIAL ? "partial" : "full");
 	struct mspan **head = which == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
 	s->prev = NULL;
 	s->next = *head;
@@ -40,6 +46,8 @@ static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
 
 static void list_remove(struct mcentral *c, struct mspan *s)
 {
+	GA_ASSERT(s->list == MSPAN_LIST_PARTIAL ? c->npartial > 0 : s->list == MSPAN_LIST_FULL && c->nfull > 0,
+		  "span %p: list %u", (void *)s->base, s->list);
 	struct mspan **head = s->list == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
 	if (s->prev)
 		s->prev->next = s->next;
@@ -61,6 +69,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 	struct mspan *s = c->partial;
 	if (s) {
 		list_remove(c, s);
+		GA_ASSERT(s->allocCount < s->nelems);
 		s->incache = 1;
 		/* allocBits is exact for an uncached span; resume the search at slot 0. */
 		atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
@@ -92,6 +101,8 @@ static int should_release(struct mcentral *c)
 void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 {
 	ga_lock(&c->lock);
+	GA_ASSERT(s->incache && s->list == MSPAN_LIST_NONE && s->spanclass == spanclass_of(c), "span %p",
+		  (void *)s->base);
 	if (ga_checking())
 		mspan_check(s); /* as its mcache leaves it */
 	s->incache = 0;
@@ -116,6 +127,8 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		void *p = list;
 		list = ga_link_get(p);
 		struct mspan *s = span_of((uintptr_t)p);
+		GA_ASSERT(s && s->spanclass == spanclass_of(c) && mspan_is_slot_start(s, (uintptr_t)p),
+			  "block %p returned to mcentral %u", p, spanclass_of(c));
 		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
 		uint64_t bit = 1ull << (i % 64);
 		unsigned w = (unsigned)(i / 64);
@@ -130,6 +143,7 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		}
 		if (!(s->allocBits[w] & bit))
 			ga_double_free(p);
+		GA_ASSERT(s->allocCount > 0, "span %p", (void *)s->base);
 		s->allocBits[w] &= ~bit;
 		if (s->allocCount-- == s->nelems) {
 			list_remove(c, s);
@@ -159,6 +173,7 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 		ga_unlock(&c->lock);
 		return 0;
 	}
+	GA_ASSERT(n > 0 && list);
 	c->batches[k].head = list;
 	c->batches[k].n = n;
 	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);
@@ -180,6 +195,7 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		struct mcentral_batch *b = &c->batches[k - 1];
 		list = b->head;
 		*n = b->n;
+		GA_ASSERT(c->batch_bytes >= b->n * block_bytes(c));
 		c->batch_bytes -= b->n * block_bytes(c);
 	}
 	ga_unlock(&c->lock);

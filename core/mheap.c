@@ -67,6 +67,7 @@ static int add_arenas(struct heap_arena *first, uint32_t n)
 		}
 		mheap.arenas[k] = a;
 		mheap.narenas++;
+		GA_ASSERT(k + 1 == mheap.narenas || mheap.arenas[k + 1]->index > a->index); /* sorted, distinct */
 		if (k < mheap.hint_k || (k == mheap.hint_k && mheap.narenas > 1)) {
 			mheap.hint_k = k;
 			mheap.hint_w = 0;
@@ -164,6 +165,7 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t info = !s ? 0 : mspan_is_large(s) ? s->spanclass
 						   : s->spanclass | mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)) << 8;
+			GA_ASSERT(info >> 8 < 1u << 15); /* the phase fits (arena.h) */
 			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
 		}
@@ -172,6 +174,8 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 			uint64_t m = bit_range(b, e);
 			uint32_t w = p / 64;
 			uint64_t reused = a->pageDirty[w] & m;
+			/* (no page handed out twice, none freed twice) */
+			GA_ASSERT((a->pageAlloc[w] & m) == (s ? 0 : m), "pages of %p", (void *)base);
 			if (s) {
 				a->pageAlloc[w] |= m;
 				dirty |= reused != 0;
@@ -186,6 +190,7 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 			}
 			p += e - b;
 		}
+		GA_ASSERT(s ? a->freePages >= n : a->freePages + n <= GA_PAGES_PER_ARENA);
 		if (s)
 			a->freePages -= n;
 		else
@@ -293,6 +298,8 @@ static void free_span(struct mspan *s, int clean)
 		clean = 1;
 	}
 	ga_lock(&mheap.lock);
+	GA_ASSERT(mheap.pages_inuse >= s->npages && mheap.spans_inuse > 0 && arena_page_span(arena_of(s->base), s->base) == s,
+		  "span %p", (void *)s->base);
 	atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
 	set_pages(s->base, s->npages, NULL, clean);
 	lower_hint(s->base);

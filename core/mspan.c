@@ -40,7 +40,10 @@ void mspan_init(struct mspan *s, uintptr_t base, uint32_t npages, uint8_t spancl
 		s->divides = 0;  /* unused: a large span's only block starts at base */
 	}
 	s->limit = base + ((uintptr_t)npages << GA_PAGE_SHIFT);
+	GA_ASSERT(base % GA_PAGE_SIZE == 0 && s->nelems * s->elemsize <= s->limit - base, "span %p class %u",
+		  (void *)base, spanclass);
 	s->objbase = s->limit - s->nelems * s->elemsize;
+	GA_ASSERT(s->objbase - base < s->elemsize || !c, "span %p: waste of a slot or more", (void *)base);
 	s->nwords = (uint8_t)((s->nelems + 63) / 64);
 	s->allocBits = s->bits;
 	s->freedBits = s->bits + s->nwords;
@@ -55,6 +58,7 @@ unsigned mspan_next_free_index(struct mspan *s)
 {
 	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	unsigned n = s->nelems;
+	GA_ASSERT(fi <= n, "span %p: freeindex %u, nelems %u", (void *)s->base, fi, n);
 	if (fi >= n)
 		return n;
 	uint64_t cache = s->allocCache;
@@ -92,6 +96,7 @@ unsigned mspan_popcount_alloc(const struct mspan *s)
 void mspan_settle(struct mspan *s)
 {
 	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	GA_ASSERT(fi <= s->nelems, "span %p: freeindex %u, nelems %u", (void *)s->base, fi, s->nelems);
 	for (unsigned w = 0; w < s->nwords; w++) {
 		uint64_t taken; /* slots below freeindex in this word */
 		if (fi >= (w + 1) * 64)
@@ -107,6 +112,7 @@ void mspan_settle(struct mspan *s)
 		s->allocBits[s->nwords - 1] &= (1ull << (s->nelems % 64)) - 1;
 	atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
 	s->allocCount = (uint16_t)mspan_popcount_alloc(s);
+	GA_ASSERT(s->allocCount <= s->nelems);
 	mspan_refill_alloc_cache(s, 0);
 }
 
