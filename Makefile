@@ -17,12 +17,17 @@ CSTD    := -std=gnu11
 LIBCFLAGS := $(CSTD) -O2 -gdwarf-4 -fPIC $(WARN) -fvisibility=hidden -ftls-model=initial-exec \
 	-DGA_SIGNALS_WRAPPED \
 	-fno-semantic-interposition -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
-	-fno-builtin-realloc -fexceptions -I$(B)/gen -iquote core -Ipreload $(EXTRA_CFLAGS)
+	-fno-builtin-realloc -fexceptions -I$(B)/gen -iquote core -Ipreload $(FLAVOUR_CFLAGS) $(EXTRA_CFLAGS)
 # -Bsymbolic-functions: goalloc's own calls between its exported functions (operator new →
 # goalloc_malloc, ...) bind directly, not through the PLT.
 LIBLDFLAGS := -shared -Wl,-z,initfirst -Wl,-soname,libgoalloc.so -Wl,-z,now -Wl,--no-undefined \
 	-Wl,--gc-sections -Wl,-Bsymbolic-functions
-TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -iquote core -I$(B)/gen
+TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -iquote core -I$(B)/gen $(FLAVOUR_CFLAGS)
+# The debug flavour (`make debug`, in build-debug/): GA_ASSERT on the invariants and the lock-order
+# witness compiled in (-DGA_DEBUG), at -O1 so that a debugger still sees most variables. It applies
+# to the library and to the unit tests, which link the core.
+DEBUG_B      := build-debug
+DEBUG_CFLAGS := -DGA_DEBUG -O1
 
 CORE_SRC    := $(wildcard core/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
@@ -35,7 +40,7 @@ API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
 
-.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean
+.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug
 all: lib
 lib: $(B)/libgoalloc.so
 
@@ -67,15 +72,29 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 # those calls.
 $(B)/test/api/t_death: TESTCFLAGS += -fno-builtin
 tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
+debug-tests: lib $(UNIT_BIN) $(API_BIN)
+debug:
+	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" lib
 
 PROVE ?= prove
-# `make test` = the suite natively, then the unit and API tests again under memcheck, then the
-# threaded tests under ThreadSanitizer.
+# `make test` = the suite natively, then natively again against the debug flavour, then the unit
+# and API tests under memcheck, then the threaded tests under ThreadSanitizer.
 test: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
 	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
+	$(MAKE) --no-print-directory test-debug
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory test-tsan
+
+# The native suite against the debug flavour (its assertions and lock witness), with every span,
+# exiting thread's cache and, at exit, the whole heap verified (GOALLOC_CHECK=1). Not the scripts
+# that need the valgrind flavour or install the release library.
+DEBUG_SKIP_SH := test/api/valgrind_uaf.sh test/preload/t_install.sh
+test-debug:
+	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" debug-tests
+	GOALLOC_LIB=$(CURDIR)/$(DEBUG_B)/libgoalloc.so GOALLOC_BUILD=$(DEBUG_B) GOALLOC_CHECK=1 \
+	$(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN:$(B)/%=$(DEBUG_B)/%) $(API_BIN:$(B)/%=$(DEBUG_B)/%) \
+	  $(filter-out $(DEBUG_SKIP_SH),$(TESTS_SH))
 
 # Unit and API tests under memcheck, goalloc's own blocks checked through client requests (the
 # heavy tests scale themselves down under valgrind; t_uaf_valgrind is driven by its .sh).
@@ -116,7 +135,7 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|g' preload/goalloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/goalloc.pc
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(DEBUG_B)
 
 # goalloc at work on a real program (README's first command).
 demo: lib

@@ -6,9 +6,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "fmt.h"
 #include "ga.h"
 #include "init.h"
+#include "lock.h"
 #include "malloc_class.h"
 #include "mcache.h"
 #include "mcentral.h"
@@ -66,27 +68,30 @@ static uint64_t random_key(void)
 	return k | 1; /* never 0: freshly handed-out blocks have 0 there */
 }
 
-static void fork_prepare(void)
+/* fork: every lock is taken in the rank order of lock.h (registry, orphan cache, mcentrals,
+ * mheap), so that the child finds no structure half-updated; then released (reset in the child,
+ * where their holders may not exist) in the reverse order. */
+void ga_lock_all(void)
 {
 	threads_fork_prepare();
-	mcentral_fork_prepare();
 	mcache_fork_prepare();
+	mcentral_fork_prepare();
 	mheap_fork_prepare();
 }
 
-static void fork_parent(void)
+void ga_unlock_all(void)
 {
 	mheap_fork_parent();
-	mcache_fork_parent();
 	mcentral_fork_parent();
+	mcache_fork_parent();
 	threads_fork_parent();
 }
 
 static void fork_child(void)
 {
 	mheap_fork_child();
-	mcache_fork_child();
 	mcentral_fork_child();
+	mcache_fork_child();
 	threads_fork_child();
 }
 
@@ -110,7 +115,7 @@ void ga_init_slow(void)
 	threads_init();
 	/* Registered first, so our prepare runs last and our child handler first (glibc runs prepare
 	 * handlers in reverse order): other handlers may still allocate around fork. */
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(ga_lock_all, ga_unlock_all, fork_child);
 	atomic_store_explicit(&ga_inited, 2, memory_order_release);
 }
 
@@ -136,8 +141,23 @@ __attribute__((constructor)) static void ga_constructor(int argc, char **argv, c
 	open_report_fd();
 }
 
+/* GOALLOC_CHECK: the exiting thread's cache and the whole heap verified (check.h), reported
+ * with the statistics. */
 __attribute__((destructor)) static void ga_destructor(void)
 {
-	if (atomic_load(&ga_inited) == 2 && ga_option(GA_OPT_STATS))
-		stats_print(report_fd >= 0 ? report_fd : 2);
+	if (atomic_load(&ga_inited) != 2)
+		return;
+	if (ga_option(GA_OPT_CHECK)) {
+		struct mcache *c = &ga_mcache;
+		if (c->state == MCACHE_LIVE && !c->busy)
+			mcache_check(c);
+		ga_check_heap();
+	}
+	if (ga_option(GA_OPT_STATS)) {
+		int fd = report_fd >= 0 ? report_fd : 2;
+		stats_print(fd);
+		if (ga_option(GA_OPT_CHECK))
+			ga_dprintf(fd, "goalloc: heap check passed: %llu spans in use\n",
+				   (unsigned long long)ga_check_spans_seen());
+	}
 }

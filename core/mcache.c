@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "arena.h"
+#include "check.h"
 #include "mcentral.h"
 #include "mheap.h"
 #include "stats.h"
@@ -316,7 +317,7 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 
 /* Threads whose cache is gone (exited, or exiting without one) share this cache under a lock. */
 static struct mcache orphan_cache;
-static ga_lock_t orphan_lock = GA_LOCK_INIT;
+static ga_lock_t orphan_lock = GA_LOCK_INIT(GA_RANK_ORPHAN);
 
 static void *alloc_orphan(struct mcache *c, uint8_t sc)
 {
@@ -462,6 +463,8 @@ void mcache_thread_exit(void *arg)
 		return;
 	mcache_enter(c);
 	drain_deferred(c);
+	if (ga_checking())
+		mcache_check(c);
 	mcache_release_all(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		c->fl[sc].cap = 0;
@@ -492,4 +495,43 @@ void mcache_counts(const struct mcache *c, struct mcache_counts *out)
 			live -= (int64_t)__atomic_load_n(&s->elemsize, __ATOMIC_RELAXED);
 	}
 	out->large_live = live;
+}
+
+/* ---- Verifier (check.h) ---------------------------------------------------------------- */
+
+void mcache_check(struct mcache *c)
+{
+	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcache_list *l = &c->fl[sc];
+		if (l->room > (int32_t)l->cap)
+			ga_check_failed("mcache %p: list %u: room %d above cap %u", (void *)c, sc, l->room, l->cap);
+		uint32_t count = mcache_list_count(l), n = 0;
+		for (void *p = l->head; p; p = ga_link_get(p), n++) {
+			struct mspan *s = n < count ? span_of((uintptr_t)p) : NULL;
+			if (n >= count)
+				ga_check_failed("mcache %p: list %u: more blocks than cap - room = %u", (void *)c, sc, count);
+			if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE ||
+			    s->spanclass != sc || !mspan_is_slot_start(s, (uintptr_t)p))
+				ga_check_failed("mcache %p: list %u: block %u (%p) is not a slot of a span of class %u",
+						(void *)c, sc, n, p, sc);
+		}
+		if (n != count)
+			ga_check_failed("mcache %p: list %u: cap - room = %u, found %u blocks", (void *)c, sc, count, n);
+		struct mspan *s = c->alloc[sc];
+		if (s) {
+			GA_CHECK_EQ(s->base, "incache (cached by an mcache)", 1, s->incache);
+			GA_CHECK_EQ(s->base, "spanclass (of its mcache slot)", sc, s->spanclass);
+			GA_CHECK_EQ(s->base, "list (cached by an mcache)", MSPAN_LIST_NONE, s->list);
+			mspan_check(s);
+		}
+	}
+	if (c->nlarge > MCACHE_LARGE_SLOTS || mcache_large_bytes(c) > MCACHE_LARGE_BYTES)
+		ga_check_failed("mcache %p: %u large spans, %llu bytes, above the bounds", (void *)c, c->nlarge,
+				(unsigned long long)mcache_large_bytes(c));
+	for (unsigned i = 0; i < c->nlarge; i++) {
+		struct mspan *s = c->large[i];
+		GA_CHECK_EQ(s->base, "state (in an mcache's large stack)", MSPAN_CACHED,
+			    atomic_load_explicit(&s->state, memory_order_relaxed));
+		mspan_check_layout(s);
+	}
 }

@@ -134,6 +134,10 @@ GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);
 GA_HIDDEN int mcache_free_reentrant(void *p);     /* 1 if p was such a block (now unmapped) */
 GA_HIDDEN size_t mcache_reentrant_size(const void *p); /* its size, or 0 if p is not one */
 GA_HIDDEN void mcache_thread_exit(void *arg);
+/* Verifier (check.h) of this thread's cache c: each free list holds cap − room blocks, each the
+ * start of a slot of its class in an in-use span, the list ending there; each span it caches
+ * verified (mspan_check); the large-span stack within its bounds, its spans CACHED. */
+GA_HIDDEN void mcache_check(struct mcache *c);
 GA_HIDDEN void mcache_fork_prepare(void);
 GA_HIDDEN void mcache_fork_parent(void);
 GA_HIDDEN void mcache_fork_child(void);

@@ -2,12 +2,15 @@
 #include "mcentral.h"
 
 #include "arena.h"
+#include "check.h"
 #include "mheap.h"
 #include "track.h"
 
-/* All zero (an unlocked pthread mutex is all zero in glibc), so the records stay in .bss and a
- * class's record costs memory only once the class is used: 136 records are 87 KiB. */
-struct mcentral ga_central[GA_NUM_SPAN_CLASSES] = {[0 ... GA_NUM_SPAN_CLASSES - 1] = {.lock = GA_LOCK_INIT}};
+/* All zero but the locks' rank (an unlocked pthread mutex is all zero in glibc, and nothing here
+ * needs a relocation), so a class's record is read from the file and costs memory only once the
+ * class is used: 136 records are 87 KiB. */
+struct mcentral ga_central[GA_NUM_SPAN_CLASSES] = {
+	[0 ... GA_NUM_SPAN_CLASSES - 1] = {.lock = GA_LOCK_INIT(GA_RANK_MCENTRAL)}};
 
 static uint8_t spanclass_of(const struct mcentral *c)
 {
@@ -22,6 +25,12 @@ static uint64_t block_bytes(const struct mcentral *c)
 
 static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
 {
+	/* partial: uncached, a free slot; full: uncached, none (mcentral.h) */
+	GA_ASSERT(s->list == MSPAN_LIST_NONE && !s->incache && s->spanclass == spanclass_of(c), "span %p",
+		  (void *)s->base);
+	GA_ASSERT(which == MSPAN_LIST_PARTIAL ? s->allocCount < s->nelems : s->allocCount == s->nelems,
+		  "span %p: allocCount %u of %u on the %s list", (void *)s->base, s->allocCount, s->nelems,
+		  which == MSPAN_LIST_PARTIAL ? "partial" : "full");
 	struct mspan **head = which == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
 	s->prev = NULL;
 	s->next = *head;
@@ -37,6 +46,8 @@ static void list_push(struct mcentral *c, struct mspan *s, uint8_t which)
 
 static void list_remove(struct mcentral *c, struct mspan *s)
 {
+	GA_ASSERT(s->list == MSPAN_LIST_PARTIAL ? c->npartial > 0 : s->list == MSPAN_LIST_FULL && c->nfull > 0,
+		  "span %p: list %u", (void *)s->base, s->list);
 	struct mspan **head = s->list == MSPAN_LIST_PARTIAL ? &c->partial : &c->full;
 	if (s->prev)
 		s->prev->next = s->next;
@@ -58,10 +69,13 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 	struct mspan *s = c->partial;
 	if (s) {
 		list_remove(c, s);
+		GA_ASSERT(s->allocCount < s->nelems);
 		s->incache = 1;
 		/* allocBits is exact for an uncached span; resume the search at slot 0. */
 		atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
 		mspan_refill_alloc_cache(s, 0);
+		if (ga_checking())
+			mspan_check(s);
 		ga_unlock(&c->lock);
 		return s;
 	}
@@ -72,6 +86,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 		return NULL;
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
 	s->incache = 1; /* not yet visible to anyone else: no lock needed */
+	if (ga_checking())
+		mspan_check(s);
 	return s;
 }
 
@@ -85,8 +101,14 @@ static int should_release(struct mcentral *c)
 void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 {
 	ga_lock(&c->lock);
+	GA_ASSERT(s->incache && s->list == MSPAN_LIST_NONE && s->spanclass == spanclass_of(c), "span %p",
+		  (void *)s->base);
+	if (ga_checking())
+		mspan_check(s); /* as its mcache leaves it */
 	s->incache = 0;
 	mspan_settle(s);
+	if (ga_checking())
+		mspan_check(s); /* settled */
 	if (s->allocCount == 0 && should_release(c)) {
 		ga_unlock(&c->lock);
 		mheap_free_span(s);
@@ -105,6 +127,8 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		void *p = list;
 		list = ga_link_get(p);
 		struct mspan *s = span_of((uintptr_t)p);
+		GA_ASSERT(s && s->spanclass == spanclass_of(c) && mspan_is_slot_start(s, (uintptr_t)p),
+			  "block %p returned to mcentral %u", p, spanclass_of(c));
 		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
 		uint64_t bit = 1ull << (i % 64);
 		unsigned w = (unsigned)(i / 64);
@@ -119,6 +143,7 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		}
 		if (!(s->allocBits[w] & bit))
 			ga_double_free(p);
+		GA_ASSERT(s->allocCount > 0, "span %p", (void *)s->base);
 		s->allocBits[w] &= ~bit;
 		if (s->allocCount-- == s->nelems) {
 			list_remove(c, s);
@@ -148,6 +173,7 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 		ga_unlock(&c->lock);
 		return 0;
 	}
+	GA_ASSERT(n > 0 && list);
 	c->batches[k].head = list;
 	c->batches[k].n = n;
 	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);
@@ -169,6 +195,7 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		struct mcentral_batch *b = &c->batches[k - 1];
 		list = b->head;
 		*n = b->n;
+		GA_ASSERT(c->batch_bytes >= b->n * block_bytes(c));
 		c->batch_bytes -= b->n * block_bytes(c);
 	}
 	ga_unlock(&c->lock);
@@ -189,14 +216,86 @@ void mcentral_fork_prepare(void)
 		ga_lock(&ga_central[i].lock);
 }
 
+/* (In the reverse of the lock order, as fork_parent and fork_child release everything.) */
 void mcentral_fork_parent(void)
 {
-	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
+	for (unsigned i = GA_NUM_SPAN_CLASSES; i-- > 0;)
 		ga_unlock(&ga_central[i].lock);
 }
 
 void mcentral_fork_child(void)
 {
-	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
+	for (unsigned i = GA_NUM_SPAN_CLASSES; i-- > 0;)
 		ga_lock_reinit(&ga_central[i].lock);
+}
+
+/* ---- Verifier (check.h) ---------------------------------------------------------------- */
+
+static void check_list(struct mcentral *c, struct mspan *head, uint8_t which, uint32_t count)
+{
+	const char *name = which == MSPAN_LIST_PARTIAL ? "partial" : "full";
+	uint8_t sc = spanclass_of(c);
+	struct mspan *prev = NULL;
+	uint32_t n = 0;
+	for (struct mspan *s = head; s; prev = s, s = s->next) {
+		if (++n > count)
+			ga_check_failed("mcentral %u: more spans on the %s list than n%s = %u", sc, name, name, count);
+		GA_CHECK_EQ(s->base, "list", which, s->list);
+		GA_CHECK_EQ(s->base, "prev (list link)", (uintptr_t)prev, (uintptr_t)s->prev);
+		GA_CHECK_EQ(s->base, "incache (on an mcentral list)", 0, s->incache);
+		GA_CHECK_EQ(s->base, "spanclass (of its mcentral)", sc, s->spanclass);
+		mspan_check(s);
+		if (which == MSPAN_LIST_PARTIAL && s->allocCount >= s->nelems)
+			GA_CHECK_EQ(s->base, "allocCount (below nelems on the partial list)", s->nelems - 1u, s->allocCount);
+		if (which == MSPAN_LIST_FULL)
+			GA_CHECK_EQ(s->base, "allocCount (nelems on the full list)", s->nelems, s->allocCount);
+	}
+	if (n != count)
+		ga_check_failed("mcentral %u: n%s: expected %u (spans listed), found %u", sc, name, n, count);
+}
+
+/* Is block p, listed in a batch of c, a slot of c's class that its span counts as allocated? */
+static void check_batch_block(struct mcentral *c, void *p, unsigned k)
+{
+	uint8_t sc = spanclass_of(c);
+	struct mspan *s = span_of((uintptr_t)p);
+	if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE || s->spanclass != sc ||
+	    !mspan_is_slot_start(s, (uintptr_t)p))
+		ga_check_failed("mcentral %u: batch %u holds %p, not a slot of a span of this class", sc, k, p);
+	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+	uint64_t bit = 1ull << (i % 64);
+	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	int allocated = (s->allocBits[i / 64] & bit) || (s->incache && i < fi);
+	if (!allocated || (s->freedBits[i / 64] & bit))
+		ga_check_failed("span %p: slot %u (%p) is in batch %u of mcentral %u but free in its span",
+				(void *)s->base, (unsigned)i, p, k, sc);
+}
+
+void mcentral_check(struct mcentral *c)
+{
+	uint8_t sc = spanclass_of(c);
+	check_list(c, c->partial, MSPAN_LIST_PARTIAL, c->npartial);
+	check_list(c, c->full, MSPAN_LIST_FULL, c->nfull);
+	uint32_t nb = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
+	if (nb > MCENTRAL_MAX_BATCHES)
+		ga_check_failed("mcentral %u: nbatches %u above %u", sc, nb, MCENTRAL_MAX_BATCHES);
+	uint64_t bytes = 0;
+	for (uint32_t k = 0; k < nb; k++) {
+		struct mcentral_batch *b = &c->batches[k];
+		void *p = b->head;
+		if (b->n == 0)
+			ga_check_failed("mcentral %u: batch %u is empty", sc, k);
+		for (uint32_t i = 0; i < b->n; i++) {
+			if (!p)
+				ga_check_failed("mcentral %u: batch %u: n = %u, found %u blocks", sc, k, b->n, i);
+			check_batch_block(c, p, k);
+			p = ga_link_get(p);
+		}
+		if (p)
+			ga_check_failed("mcentral %u: batch %u: n = %u, but more blocks are linked (%p)", sc, k, b->n, p);
+		bytes += b->n * block_bytes(c);
+	}
+	if (bytes != c->batch_bytes)
+		ga_check_failed("mcentral %u: batch_bytes: expected %llu (blocks in batches x size), found %llu", sc,
+				(unsigned long long)bytes, (unsigned long long)c->batch_bytes);
 }

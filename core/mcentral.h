@@ -47,6 +47,11 @@ GA_HIDDEN int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n);
 GA_HIDDEN void *mcentral_get_batch(struct mcentral *c, uint32_t *n);
 /* Give every parked block back to its span (before a collection, or to free memory). */
 GA_HIDDEN void mcentral_release_batches(struct mcentral *c);
+/* Verifier (check.h), caller holding c's lock: the partial and full lists against npartial and
+ * nfull and each span's list field (every listed span verified with mspan_check), the transfer
+ * batches against nbatches and batch_bytes, each of their blocks a slot of this class that its
+ * span counts as allocated. */
+GA_HIDDEN void mcentral_check(struct mcentral *c);
 GA_HIDDEN void mcentral_fork_prepare(void);
 GA_HIDDEN void mcentral_fork_parent(void);
 GA_HIDDEN void mcentral_fork_child(void);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "check.h"
 #include "fixalloc.h"
 #include "lock.h"
 #include "os.h"
@@ -23,7 +24,7 @@ static struct {
 	/* Free pages that hold data (pageDirty set, pageAlloc clear): what a new span can reuse
 	 * before the heap touches fresh memory. Written under lock, read without. */
 	_Atomic uint64_t free_dirty;
-} mheap = {.lock = GA_LOCK_INIT};
+} mheap = {.lock = GA_LOCK_INIT(GA_RANK_MHEAP)};
 
 static unsigned record_kind(unsigned nwords)
 {
@@ -66,6 +67,7 @@ static int add_arenas(struct heap_arena *first, uint32_t n)
 		}
 		mheap.arenas[k] = a;
 		mheap.narenas++;
+		GA_ASSERT(k + 1 == mheap.narenas || mheap.arenas[k + 1]->index > a->index); /* sorted, distinct */
 		if (k < mheap.hint_k || (k == mheap.hint_k && mheap.narenas > 1)) {
 			mheap.hint_k = k;
 			mheap.hint_w = 0;
@@ -163,6 +165,7 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t info = !s ? 0 : mspan_is_large(s) ? page_entry(s->spanclass, 0)
 						   : page_entry(s->spanclass, mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)));
+			GA_ASSERT(info >> 8 < 1u << 15); /* the phase fits (arena.h) */
 			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
 		}
@@ -171,6 +174,8 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 			uint64_t m = bit_range(b, e);
 			uint32_t w = p / 64;
 			uint64_t reused = a->pageDirty[w] & m;
+			/* (no page handed out twice, none freed twice) */
+			GA_ASSERT((a->pageAlloc[w] & m) == (s ? 0 : m), "pages of %p", (void *)base);
 			if (s) {
 				a->pageAlloc[w] |= m;
 				dirty |= reused != 0;
@@ -185,6 +190,7 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 			}
 			p += e - b;
 		}
+		GA_ASSERT(s ? a->freePages >= n : a->freePages + n <= GA_PAGES_PER_ARENA);
 		if (s)
 			a->freePages -= n;
 		else
@@ -292,6 +298,8 @@ static void free_span(struct mspan *s, int clean)
 		clean = 1;
 	}
 	ga_lock(&mheap.lock);
+	GA_ASSERT(mheap.pages_inuse >= s->npages && mheap.spans_inuse > 0 && arena_page_span(arena_of(s->base), s->base) == s,
+		  "span %p", (void *)s->base);
 	atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
 	set_pages(s->base, s->npages, NULL, clean);
 	lower_hint(s->base);
@@ -429,3 +437,67 @@ uint64_t mheap_reusable_pages(void)
 void mheap_fork_prepare(void) { ga_lock(&mheap.lock); }
 void mheap_fork_parent(void) { ga_unlock(&mheap.lock); }
 void mheap_fork_child(void) { ga_lock_reinit(&mheap.lock); }
+
+/* ---- Verifier (check.h) ---------------------------------------------------------------- */
+
+uint64_t mheap_check(void)
+{
+	uint64_t pages = 0, spans = 0, free_dirty = 0;
+	for (uint32_t k = 0; k < mheap.narenas; k++) {
+		struct heap_arena *a = mheap.arenas[k];
+		if (k > 0 && mheap.arenas[k - 1]->index >= a->index)
+			ga_check_failed("arena %p: arenas not sorted (index %u after %u)", (void *)a->base, a->index,
+					mheap.arenas[k - 1]->index);
+		if (arena_of(a->base) != a || a->index != a->base >> GA_ARENA_SHIFT)
+			ga_check_failed("arena %p: not in the arena index under its own address", (void *)a->base);
+		uint32_t nfree = 0;
+		for (uint32_t w = 0; w < GA_PAGES_PER_ARENA / 64; w++) {
+			uint64_t alloc = a->pageAlloc[w];
+			nfree += (uint32_t)__builtin_popcountll(~alloc);
+			free_dirty += (uint64_t)__builtin_popcountll(a->pageDirty[w] & ~alloc);
+			if (alloc & ~a->pageDirty[w])
+				ga_check_failed("arena %p: page %u is allocated but not marked dirty", (void *)a->base,
+						w * 64 + (unsigned)__builtin_ctzll(alloc & ~a->pageDirty[w]));
+			if (alloc != ~0ull && (k < mheap.hint_k || (k == mheap.hint_k && w < mheap.hint_w)))
+				ga_check_failed("arena %p: free page %u lies before the search hint (arena %u, word %u)",
+						(void *)a->base, w * 64 + (unsigned)__builtin_ctzll(~alloc), mheap.hint_k,
+						mheap.hint_w);
+			for (unsigned i = 0; i < 64; i++) {
+				uint32_t pg = w * 64 + i;
+				uintptr_t page = a->base + ((uintptr_t)pg << GA_PAGE_SHIFT);
+				struct mspan *s = atomic_load_explicit(&a->spans[pg], memory_order_relaxed);
+				unsigned cls = atomic_load_explicit(&a->pageClass[pg], memory_order_relaxed);
+				if (!(alloc >> i & 1)) {
+					if (s || cls)
+						ga_check_failed("page %p: free in pageAlloc, but spans[] = %p, pageClass = 0x%x",
+								(void *)page, (void *)s, cls);
+					continue;
+				}
+				if (!s)
+					ga_check_failed("page %p: allocated in pageAlloc, but no span in spans[]", (void *)page);
+				if (page < s->base || page >= s->limit)
+					ga_check_failed("page %p: spans[] names span %p, which does not cover it",
+							(void *)page, (void *)s->base);
+				pages++;
+				if (page == s->base) { /* each span once, at its first page */
+					spans++;
+					mspan_check_layout(s);
+				}
+			}
+		}
+		if (nfree != a->freePages)
+			ga_check_failed("arena %p: freePages: expected %u (clear pageAlloc bits), found %u", (void *)a->base,
+					nfree, a->freePages);
+	}
+	if (pages != mheap.pages_inuse)
+		ga_check_failed("mheap: pages_inuse: expected %llu (allocated pages), found %llu",
+				(unsigned long long)pages, (unsigned long long)mheap.pages_inuse);
+	if (spans != mheap.spans_inuse)
+		ga_check_failed("mheap: spans_inuse: expected %llu (spans in the page maps), found %llu",
+				(unsigned long long)spans, (unsigned long long)mheap.spans_inuse);
+	uint64_t fd = atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
+	if (free_dirty != fd)
+		ga_check_failed("mheap: free_dirty: expected %llu (pageDirty & ~pageAlloc), found %llu",
+				(unsigned long long)free_dirty, (unsigned long long)fd);
+	return spans;
+}

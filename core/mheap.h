@@ -43,6 +43,11 @@ GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
 GA_HIDDEN uint64_t mheap_reusable_pages(void);
 /* Release every free page to the OS (malloc_trim). Returns bytes released. */
 GA_HIDDEN size_t mheap_release_free(void);
+/* Verifier (check.h), caller holding the mheap lock: per arena, pageAlloc against spans[] and
+ * pageClass and freePages, allocated pages within pageDirty; the arenas sorted and the search
+ * hint before every free page; pages_inuse, spans_inuse and free_dirty recounted; each in-use
+ * span's layout and page entries (mspan_check_layout). Returns the number of in-use spans. */
+GA_HIDDEN uint64_t mheap_check(void);
 GA_HIDDEN void mheap_fork_prepare(void);
 GA_HIDDEN void mheap_fork_parent(void);
 GA_HIDDEN void mheap_fork_child(void);

@@ -126,4 +126,12 @@ GA_HIDDEN unsigned mspan_nwords_for_class(unsigned spanclass);
 /* Merge the cached view (freeindex, freedBits) back into allocBits; recount. */
 GA_HIDDEN void mspan_settle(struct mspan *s);
 GA_HIDDEN unsigned mspan_popcount_alloc(const struct mspan *s);
+/* Verifiers (check.h). mspan_check_layout: the fields fixed while the span is in use — state, slot
+ * layout against its class, the bitmap pointers — and the arena's page entries (spans[] and
+ * pageClass) of each of its pages; safe on a span another thread caches (the mheap lock keeps a
+ * large span's size still). mspan_check: that, and the bitmaps — exact (allocCount, no freed
+ * bits) for an uncached span under its mcentral lock, or for a span this thread caches freeindex
+ * and allocCache against allocBits, freed bits only on allocated slots. */
+GA_HIDDEN void mspan_check_layout(const struct mspan *s);
+GA_HIDDEN void mspan_check(const struct mspan *s);
 #endif

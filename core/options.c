@@ -16,6 +16,7 @@ struct option {
 
 static struct option options[GA_OPT_COUNT] = {
 	[GA_OPT_STATS] = {"STATS", KIND_BOOL, 0, 0, 1, "print allocation statistics to stderr at exit", 0},
+	[GA_OPT_CHECK] = {"CHECK", KIND_BOOL, 0, 0, 1, "verify the heap's structures as they change hands and at exit", 0},
 };
 
 extern char **environ;

@@ -6,7 +6,7 @@
 #include "lock.h"
 #include "stats.h"
 
-static ga_lock_t registry_lock = GA_LOCK_INIT;
+static ga_lock_t registry_lock = GA_LOCK_INIT(GA_RANK_THREADS);
 static struct mcache *registry; /* live caches; under registry_lock */
 static pthread_key_t exit_key;
 static uint64_t nseen;
