@@ -31,9 +31,11 @@ UNIT_SRC  := $(wildcard test/unit/t_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
+FAULT_SRC := $(wildcard test/faults/t_*.c)
+FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh)
 
-.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean
+.PHONY: all lib valgrind-lib fault-lib tests test test-valgrind test-tsan check-exports install clean
 all: lib
 lib: $(B)/libgoalloc.so
 
@@ -52,6 +54,13 @@ $(B)/valgrind/libgoalloc.so: $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIBCFLAGS) -DGOALLOC_VALGRIND $(LIBLDFLAGS) -o $@ $(LIB_SRC)
 
+# The fault-injection flavour: chosen mmap/mremap/madvise calls fail on request (core/os.c,
+# GOALLOC_FAULT_* variables); test/faults/ runs its programs under it.
+fault-lib: $(B)/fault/libgoalloc.so
+$(B)/fault/libgoalloc.so: $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -DGA_FAULT_INJECT $(LIBLDFLAGS) -o $@ $(LIB_SRC)
+
 # ---- tests ------------------------------------------------------------------------------------
 # Unit tests link the core directly (no exported malloc names); API tests are plain programs run
 # with the library preloaded.
@@ -61,13 +70,18 @@ $(B)/test/unit/%: test/unit/%.c $(CORE_SRC) $(HDRS) test/tap.h
 $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -o $@ $< -lm
-tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
+# Programs that test/faults/*.sh run (natively only: they set resource limits and inject faults).
+$(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
+tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN)
 
 PROVE ?= prove
 # `make test` = the suite natively, then the unit and API tests again under memcheck, then the
 # threaded tests under ThreadSanitizer.
 test: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
+	GOALLOC_FAULT_LIB=$(CURDIR)/$(B)/fault/libgoalloc.so \
 	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory test-tsan
