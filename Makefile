@@ -106,15 +106,22 @@ test-tsan: $(B)/gen/sizeclasses.h
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
 
-# Long multi-threaded churn with hand-offs, forks and short-lived threads, under the preload
-# (not part of `make test`): make stress STRESS_THREADS=8 STRESS_SECONDS=60
+# Long multi-threaded storms under the preload (not part of `make test`): the churn of blocks
+# with hand-offs, forks and short-lived threads, and the thread/process life-cycle storms (late
+# key and thread_local destructors that allocate beside forks, exit() beside allocating threads,
+# vfork/posix_spawn, blocks of exited threads) — test/stress/stress.c. STRESS_SECONDS is shared
+# among the scenarios run; STRESS_SCENARIOS picks some (default all):
+#   make stress STRESS_THREADS=8 STRESS_SECONDS=60 STRESS_SCENARIOS="tsd exit"
 STRESS_THREADS ?= 8
 STRESS_SECONDS ?= 60
-$(B)/test/stress/stress: test/stress/stress.c test/tap.h
+STRESS_SCENARIOS ?=
+$(B)/test/stress/stress: test/stress/stress.c test/stress/tls.cc test/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(TESTCFLAGS) -o $@ $<
+	$(CC) $(TESTCFLAGS) -c -o $(B)/test/stress/stress.o test/stress/stress.c
+	$(CXX) -std=c++17 -O1 -g $(WARN) -pthread -c -o $(B)/test/stress/tls.o test/stress/tls.cc
+	$(CXX) -pthread -o $@ $(B)/test/stress/stress.o $(B)/test/stress/tls.o
 stress: lib $(B)/test/stress/stress
-	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS)
+	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS) $(STRESS_SCENARIOS)
 .PHONY: stress
 
 # ---- install ----------------------------------------------------------------------------------
