@@ -560,7 +560,7 @@ static int scenario_spawn(void)
 
 /* handoff: short-lived producers hand their blocks over and exit; consumers free them. */
 static struct mailbox handbox = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0};
-static atomic_long handed, producers;
+static atomic_long handed, producers, live_producers;
 
 static void *producer(void *arg)
 {
@@ -578,6 +578,7 @@ static void *producer(void *arg)
 		release(&b);
 	}
 	atomic_fetch_add(&producers, 1);
+	atomic_fetch_sub(&live_producers, 1);
 	return NULL; /* exits with its blocks in other threads' hands */
 }
 
@@ -586,13 +587,15 @@ static void *producer_spawner(void *arg)
 	uint64_t s = (uintptr_t)arg | 1;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		pthread_t t;
-		if (pthread_create(&t, NULL, producer, (void *)(uintptr_t)rng(&s)) == 0)
+		atomic_fetch_add(&live_producers, 1);
+		if (pthread_create(&t, NULL, producer, (void *)(uintptr_t)rng(&s)) == 0) {
 			pthread_detach(t);
-		else
+		} else {
+			atomic_fetch_sub(&live_producers, 1);
 			sched_yield();
-		while (atomic_load(&handed) + 4 * MAILBOX < atomic_load(&producers) * 32 &&
-		       !atomic_load_explicit(&stop, memory_order_relaxed))
-			sched_yield(); /* (let the consumers keep up) */
+		}
+		while (atomic_load(&live_producers) > 16 && !atomic_load_explicit(&stop, memory_order_relaxed))
+			sched_yield(); /* (a bounded number alive at once) */
 	}
 	return NULL;
 }
@@ -629,7 +632,8 @@ static int scenario_handoff(void)
 	atomic_store(&stop, 1);
 	for (int i = 0; i < np; i++)
 		pthread_join(tp[i], NULL);
-	sleep_for(0.5); /* (detached producers finish their 32 blocks) */
+	while (atomic_load(&live_producers) > 0)
+		sleep_for(0.01); /* (detached producers finish their 32 blocks) */
 	for (int i = 0; i < nc; i++)
 		pthread_join(tc[i], NULL);
 	while (handbox.count)
@@ -701,6 +705,22 @@ int main(int argc, char **argv)
 		if (!done) {
 			ok(0, "%s: HUNG — not finished %.0f s after it started (it runs %.0f s): deadlock? killed", name,
 			   now() - start, seconds);
+			/* where its threads wait (gdb, when there is one: STRESS_GDB=0 turns it off) */
+			const char *g = getenv("STRESS_GDB");
+			if ((!g || strcmp(g, "0")) && !access("/usr/bin/gdb", X_OK)) {
+				/* every stack to a file; here the lock and fork frames of each thread */
+				char cmd[1024];
+				snprintf(cmd, sizeof cmd,
+					 "env -u LD_PRELOAD gdb -p %d -batch -ex 'thread apply all bt' >/tmp/stress-hang-%s-%d.txt "
+					 "2>/dev/null; echo '#   stacks: /tmp/stress-hang-%s-%d.txt'; grep -E '^Thread|in "
+					 "(ga_lock|alloc_orphan|fork_prepare|[a-z_]*fork[a-z_]*|mcentral_[a-z_]*|threads_[a-z_]*|"
+					 "mcache_[a-z_]*|tsd_[a-z_]*|__nptl_deallocate_tsd) ' /tmp/stress-hang-%s-%d.txt | "
+					 "sed -e 's/^/#   /' -e 's/ (.*) at / at /' | head -150",
+					 (int)pid, name, (int)pid, name, (int)pid, name, (int)pid);
+				fflush(stdout);
+				if (system(cmd) != 0)
+					diag("(gdb failed)");
+			}
 			kill(-pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			continue;
