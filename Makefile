@@ -38,9 +38,11 @@ UNIT_SRC  := $(wildcard test/unit/t_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
+FAULT_SRC := $(wildcard test/faults/t_*.c)
+FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh)
 
-.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug
+.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
 all: lib
 lib: $(B)/libgoalloc.so
 
@@ -59,6 +61,13 @@ $(B)/valgrind/libgoalloc.so: $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIBCFLAGS) -DGOALLOC_VALGRIND $(LIBLDFLAGS) -o $@ $(LIB_SRC)
 
+# The fault-injection flavour: chosen mmap/mremap/madvise calls fail on request (core/os.c,
+# GOALLOC_FAULT_* variables); test/faults/ runs its programs under it.
+fault-lib: $(B)/fault/libgoalloc.so
+$(B)/fault/libgoalloc.so: $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -DGA_FAULT_INJECT $(LIBLDFLAGS) -o $@ $(LIB_SRC)
+
 # ---- tests ------------------------------------------------------------------------------------
 # Unit tests link the core directly (no exported malloc names); API tests are plain programs run
 # with the library preloaded.
@@ -71,16 +80,21 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 # The death tests hand the allocator bad pointers and sizes: the compiler must not drop or change
 # those calls.
 $(B)/test/api/t_death: TESTCFLAGS += -fno-builtin
-tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
 debug-tests: lib $(UNIT_BIN) $(API_BIN)
 debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" lib
+# Programs that test/faults/*.sh run (natively only: they set resource limits and inject faults).
+$(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
+tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN)
 
 PROVE ?= prove
 # `make test` = the suite natively, then natively again against the debug flavour, then the unit
 # and API tests under memcheck, then the threaded tests under ThreadSanitizer.
 test: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
+	GOALLOC_FAULT_LIB=$(CURDIR)/$(B)/fault/libgoalloc.so \
 	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
 	$(MAKE) --no-print-directory test-debug
 	$(MAKE) --no-print-directory test-valgrind
@@ -116,15 +130,22 @@ test-tsan: $(B)/gen/sizeclasses.h
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
 
-# Long multi-threaded churn with hand-offs, forks and short-lived threads, under the preload
-# (not part of `make test`): make stress STRESS_THREADS=8 STRESS_SECONDS=60
+# Long multi-threaded storms under the preload (not part of `make test`): the churn of blocks
+# with hand-offs, forks and short-lived threads, and the thread/process life-cycle storms (late
+# key and thread_local destructors that allocate beside forks, exit() beside allocating threads,
+# vfork/posix_spawn, blocks of exited threads) — test/stress/stress.c. STRESS_SECONDS is shared
+# among the scenarios run; STRESS_SCENARIOS picks some (default all):
+#   make stress STRESS_THREADS=8 STRESS_SECONDS=60 STRESS_SCENARIOS="tsd exit"
 STRESS_THREADS ?= 8
 STRESS_SECONDS ?= 60
-$(B)/test/stress/stress: test/stress/stress.c test/tap.h
+STRESS_SCENARIOS ?=
+$(B)/test/stress/stress: test/stress/stress.c test/stress/tls.cc test/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(TESTCFLAGS) -o $@ $<
+	$(CC) $(TESTCFLAGS) -c -o $(B)/test/stress/stress.o test/stress/stress.c
+	$(CXX) -std=c++17 -O1 -g $(WARN) -pthread -c -o $(B)/test/stress/tls.o test/stress/tls.cc
+	$(CXX) -pthread -o $@ $(B)/test/stress/stress.o $(B)/test/stress/tls.o
 stress: lib $(B)/test/stress/stress
-	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS)
+	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS) $(STRESS_SCENARIOS)
 .PHONY: stress
 
 # ---- install ----------------------------------------------------------------------------------

@@ -41,9 +41,11 @@ static void mheap_init_locked(void)
 	mheap.inited = 1;
 }
 
-static int add_arenas(struct heap_arena *first, uint32_t n)
+/* Make room in mheap.arenas for n more arenas. Done before they are reserved: an arena that is
+ * published in the index must be in the list too (the page search and lower_hint walk the list,
+ * pages_free trusts the index), so once reserved, adding it cannot be allowed to fail. */
+static int make_room(uint32_t n)
 {
-	size_t recsz = ga_align_up(sizeof(struct heap_arena), 4096);
 	if (mheap.narenas + n > mheap.cap) {
 		uint32_t ncap = mheap.cap ? mheap.cap * 2 : 256;
 		while (ncap < mheap.narenas + n)
@@ -58,6 +60,13 @@ static int add_arenas(struct heap_arena *first, uint32_t n)
 		mheap.arenas = na;
 		mheap.cap = ncap;
 	}
+	return 1;
+}
+
+/* List n arenas just reserved (make_room(n) made room for them). */
+static void add_arenas(struct heap_arena *first, uint32_t n)
+{
+	size_t recsz = ga_align_up(sizeof(struct heap_arena), 4096);
 	for (uint32_t i = 0; i < n; i++) {
 		struct heap_arena *a = (struct heap_arena *)((char *)first + i * recsz);
 		uint32_t k = mheap.narenas; /* insertion sort: arenas usually arrive in address order */
@@ -74,7 +83,6 @@ static int add_arenas(struct heap_arena *first, uint32_t n)
 		}
 	}
 	mheap.arena_bytes += (uint64_t)n << GA_ARENA_SHIFT;
-	return 1;
 }
 
 /* First fit: a run of npages free pages whose first page number is a multiple of align.
@@ -246,13 +254,12 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 		/* Grow by whole arenas: enough for the run (plus alignment slack). */
 		uint64_t need = (uint64_t)npages + (align > 1 ? align : 0);
 		uint64_t narenas = (need + GA_PAGES_PER_ARENA - 1) / GA_PAGES_PER_ARENA;
-		if (narenas > UINT32_MAX)
+		if (narenas > UINT32_MAX || narenas > UINT32_MAX - mheap.narenas || !make_room((uint32_t)narenas))
 			return NULL;
 		struct heap_arena *a = arena_reserve((uint32_t)narenas);
 		if (!a)
 			return NULL;
-		if (!add_arenas(a, (uint32_t)narenas))
-			return NULL;
+		add_arenas(a, (uint32_t)narenas);
 		base = find_run(npages, align);
 		if (!base)
 			return NULL;
@@ -280,23 +287,21 @@ struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t alig
 
 /* Give [base, base + npages pages) of span s back to the OS while s still owns them (once they
  * are free, another thread may be handed them as zeroed); pages that mremap moved there are
- * mapped afresh instead. */
-static void release_pages(const struct mspan *s, uintptr_t base, uint32_t npages)
+ * mapped afresh instead. Returns whether they read as zero now: 0 if the kernel refused (they
+ * stay resident with their contents, and must not be marked clean). */
+static int release_pages(const struct mspan *s, uintptr_t base, uint32_t npages)
 {
 	if (s->remapped)
-		ga_os_map_fresh((void *)base, (size_t)npages << GA_PAGE_SHIFT);
-	else
-		ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
+		return ga_os_map_fresh((void *)base, (size_t)npages << GA_PAGE_SHIFT);
+	return ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
 }
 
 /* clean: the span's pages read as zero already. A remapped span's are mapped afresh here (also
  * after ga_os_move took its pages: the range is still a mapping of its own). */
 static void free_span(struct mspan *s, int clean)
 {
-	if (s->remapped) {
-		release_pages(s, s->base, s->npages);
-		clean = 1;
-	}
+	if (s->remapped)
+		clean = release_pages(s, s->base, s->npages);
 	ga_lock(&mheap.lock);
 	GA_ASSERT(mheap.pages_inuse >= s->npages && mheap.spans_inuse > 0 && arena_page_span(arena_of(s->base), s->base) == s,
 		  "span %p", (void *)s->base);
@@ -316,9 +321,10 @@ void mheap_free_span(struct mspan *s)
 
 void mheap_free_span_unused(struct mspan *s, int moved)
 {
+	int clean = moved; /* (pages moved away by ga_os_move read as zero) */
 	if (!moved && !s->remapped) /* (free_span maps a remapped span's pages afresh) */
-		release_pages(s, s->base, s->npages);
-	free_span(s, 1);
+		clean = release_pages(s, s->base, s->npages);
+	free_span(s, clean);
 }
 
 /* Can the npages pages from address p join a span? Yes if every one that is in an arena is free
@@ -340,20 +346,26 @@ static int pages_free(uintptr_t p, uint32_t npages)
 	if (p >= stop)
 		return 1;
 	uint64_t narenas = (stop - p + GA_ARENA_SIZE - 1) >> GA_ARENA_SHIFT;
-	if (narenas > UINT32_MAX)
+	if (narenas > UINT32_MAX || narenas > UINT32_MAX - mheap.narenas)
 		return 0;
 	for (uint64_t i = 1; i < narenas; i++)
 		if (arena_of(p + (i << GA_ARENA_SHIFT)))
 			return 0;
+	if (!make_room((uint32_t)narenas))
+		return 0;
 	struct heap_arena *a = arena_reserve_at(p, (uint32_t)narenas);
-	return a && add_arenas(a, (uint32_t)narenas);
+	if (!a)
+		return 0;
+	add_arenas(a, (uint32_t)narenas);
+	return 1;
 }
 
 void mheap_unmove_span(struct mspan *s)
 {
-	ga_os_map_fresh((void *)s->base, (size_t)s->npages << GA_PAGE_SHIFT);
-	s->remapped = 0;
-	s->needzero = 0;
+	if (ga_os_map_fresh((void *)s->base, (size_t)s->npages << GA_PAGE_SHIFT)) {
+		s->remapped = 0;
+		s->needzero = 0;
+	} /* (else it stays remapped, its contents as they were: a later release tries again) */
 }
 
 int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
@@ -361,7 +373,7 @@ int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 	int ok = 1;
 	release_tail = npages < s->npages && (release_tail || s->remapped);
 	if (release_tail) /* (before the lock: the span owns the tail until set_pages below) */
-		release_pages(s, s->base + ((uintptr_t)npages << GA_PAGE_SHIFT), s->npages - npages);
+		release_tail = release_pages(s, s->base + ((uintptr_t)npages << GA_PAGE_SHIFT), s->npages - npages);
 	ga_lock(&mheap.lock);
 	if (npages > s->npages) {
 		uintptr_t end = s->base + ((uintptr_t)s->npages << GA_PAGE_SHIFT);
@@ -402,9 +414,25 @@ void mheap_get_stats(struct mheap_stats *out)
 	ga_unlock(&mheap.lock);
 }
 
+/* Give the free pages [b, e), all holding data, back to the OS and mark them clean; they stay
+ * dirty if the kernel refuses. Returns the bytes released. Under the lock. */
+static size_t release_run(uintptr_t b, uintptr_t e)
+{
+	if (b == e || !ga_os_unused((void *)b, e - b))
+		return 0;
+	for (uintptr_t p = b; p < e; p += GA_PAGE_SIZE) {
+		struct heap_arena *a = arena_of(p);
+		uint32_t pg = (uint32_t)((p - a->base) >> GA_PAGE_SHIFT);
+		a->pageDirty[pg / 64] &= ~(1ull << (pg % 64));
+	}
+	atomic_fetch_sub_explicit(&mheap.free_dirty, (e - b) >> GA_PAGE_SHIFT, memory_order_relaxed);
+	return e - b;
+}
+
 size_t mheap_release_free(void)
 {
 	size_t released = 0;
+	uintptr_t rb = 0, re = 0; /* the run being gathered: one madvise for pages that follow on */
 	ga_lock(&mheap.lock);
 	for (uint32_t k = 0; k < mheap.narenas; k++) {
 		struct heap_arena *a = mheap.arenas[k];
@@ -415,16 +443,17 @@ size_t mheap_release_free(void)
 				unsigned e = b;
 				while (e < 64 && (rel >> e & 1))
 					e++;
+				rel &= ~bit_range(b, e);
 				uintptr_t p = a->base + ((uintptr_t)(w * 64 + b) << GA_PAGE_SHIFT);
-				ga_os_unused((void *)p, (size_t)(e - b) << GA_PAGE_SHIFT);
-				released += (size_t)(e - b) << GA_PAGE_SHIFT;
-				uint64_t m = bit_range(b, e);
-				a->pageDirty[w] &= ~m;
-				atomic_fetch_sub_explicit(&mheap.free_dirty, e - b, memory_order_relaxed);
-				rel &= ~m;
+				if (p != re) {
+					released += release_run(rb, re);
+					rb = p;
+				}
+				re = p + ((uintptr_t)(e - b) << GA_PAGE_SHIFT);
 			}
 		}
 	}
+	released += release_run(rb, re);
 	ga_unlock(&mheap.lock);
 	return released;
 }

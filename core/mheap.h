@@ -32,7 +32,8 @@ GA_HIDDEN void mheap_free_span_unused(struct mspan *s, int moved);
  * and limit updated), 0 if it cannot grow. */
 GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail);
 /* Map the pages of s, a large span of ours whose pages mremap moved in (remapped), afresh, so
- * that it is an ordinary span again: its contents are gone and its pages read as zero. For a span
+ * that it is an ordinary span again: its contents are gone and its pages read as zero (if the
+ * kernel refuses, s stays as it was: remapped, needzero unchanged). For a span
  * just cut for a block about to be written: the cut maps only its tail afresh and leaves it
  * remapped, so a block that grows back into the tail and is freed, cut and grown again would
  * fault the tail back in every time. */

@@ -21,9 +21,10 @@ static char paths[GA_OPT_COUNT][GA_OPT_PATH_MAX];
  * warning out of the stderr of every test program (several tests compare stderr with and without
  * goalloc, or expect it empty) without renaming variables that scripts, tests and users' habits
  * share. The whole TEST_ prefix is left to the test tooling, so a new test variable needs no
- * change here; no option will ever be named TEST_*. */
+ * change here; no option will ever be named TEST_*. FAULT_ likewise belongs to the fault-injection
+ * test flavour (core/os.c reads its knobs there; the Makefile exports FAULT_LIB). */
 static const char *const tool_names[] = {"LIB", "VALGRIND_LIB", "BUILD", "UNDER_VALGRIND"};
-#define TOOL_PREFIX "TEST_"
+static const char *const tool_prefixes[] = {"TEST_", "FAULT_"};
 
 extern char **environ;
 
@@ -291,7 +292,11 @@ void options_scan(const struct ga_option_desc *rows, unsigned n, long long *vals
 			if (name_is(name, len, rows[i].name))
 				o = &rows[i];
 		if (!o) {
-			int tool = len >= sizeof TOOL_PREFIX - 1 && name_is(name, sizeof TOOL_PREFIX - 1, TOOL_PREFIX);
+			int tool = 0;
+			for (unsigned i = 0; i < sizeof tool_prefixes / sizeof *tool_prefixes && !tool; i++) {
+				size_t k = __builtin_strlen(tool_prefixes[i]);
+				tool = len >= k && name_is(name, k, tool_prefixes[i]);
+			}
 			for (unsigned i = 0; i < sizeof tool_names / sizeof *tool_names && !tool; i++)
 				tool = name_is(name, len, tool_names[i]);
 			if (!tool)

@@ -25,6 +25,141 @@
 #define GA_MAP_HINT_FLAG MAP_FIXED_NOREPLACE
 #endif
 
+#ifdef GA_FAULT_INJECT
+/* Test flavour (-DGA_FAULT_INJECT): make chosen mmap/mremap/madvise calls fail as the kernel
+ * would, so that tests can check every path that handles a refusal. Read once, at the first
+ * call, from the environment of the process (without allocating):
+ *   GOALLOC_FAULT_KIND    mmap, mremap, madvise or all (default): the calls that are counted
+ *   GOALLOC_FAULT_AT      N ≥ 1: the Nth counted call fails (default 0: none)
+ *   GOALLOC_FAULT_COUNT   k: k consecutive counted calls fail from the Nth (default 1; 0: all)
+ *   GOALLOC_FAULT_REPORT  1: at exit, print the calls of each kind and the failures injected
+ * The environment is read from /proc/self/environ (malloc may run before libc has set environ),
+ * else from environ. */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "fmt.h"
+
+enum { FAULT_MMAP, FAULT_MREMAP, FAULT_MADVISE, FAULT_KINDS };
+static const char *const fault_kind_name[FAULT_KINDS] = {"mmap", "mremap", "madvise"};
+
+static struct {
+	_Atomic int state; /* 0 unread, 1 being read, 2 read */
+	unsigned kinds;    /* bit k: calls of kind k are counted */
+	unsigned long at, count;
+	int report;
+	_Atomic unsigned long counted;             /* calls counted so far */
+	_Atomic unsigned long calls[FAULT_KINDS]; /* every call, by kind */
+	_Atomic unsigned long injected;
+} fault = {.kinds = (1u << FAULT_KINDS) - 1, .count = 1};
+
+static int fault_prefix(const char *s, const char *p)
+{
+	while (*p)
+		if (*s++ != *p++)
+			return 0;
+	return 1;
+}
+
+static unsigned long fault_number(const char *s)
+{
+	unsigned long v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (unsigned long)(*s++ - '0');
+	return v;
+}
+
+/* One NAME=value entry of the environment. */
+static void fault_setting(const char *e)
+{
+	if (!fault_prefix(e, "GOALLOC_FAULT_"))
+		return;
+	e += sizeof "GOALLOC_FAULT_" - 1;
+	if (fault_prefix(e, "AT="))
+		fault.at = fault_number(e + 3);
+	else if (fault_prefix(e, "COUNT="))
+		fault.count = fault_number(e + 6);
+	else if (fault_prefix(e, "REPORT="))
+		fault.report = e[7] == '1';
+	else if (fault_prefix(e, "KIND=")) {
+		e += 5;
+		fault.kinds = (1u << FAULT_KINDS) - 1;
+		for (unsigned k = 0; k < FAULT_KINDS; k++)
+			if (fault_prefix(e, fault_kind_name[k]) && e[__builtin_strlen(fault_kind_name[k])] == 0)
+				fault.kinds = 1u << k;
+	}
+}
+
+extern char **environ;
+
+static void fault_read_env(void)
+{
+	int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		for (char **e = environ; e && *e; e++)
+			fault_setting(*e);
+		return;
+	}
+	/* Entries are NUL-separated; only their first bytes matter (longer ones are cut). */
+	char buf[4096], entry[64];
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i]) {
+				if (len < sizeof entry - 1)
+					entry[len++] = buf[i];
+				continue;
+			}
+			entry[len] = 0;
+			fault_setting(entry);
+			len = 0;
+		}
+	}
+	close(fd);
+}
+
+/* Is this call (of kind k) one that must fail? */
+static int fault_hit(int k)
+{
+	if (GA_UNLIKELY(atomic_load_explicit(&fault.state, memory_order_acquire) != 2)) {
+		int expected = 0;
+		if (atomic_compare_exchange_strong(&fault.state, &expected, 1)) {
+			int saved = errno;
+			fault_read_env();
+			errno = saved;
+			atomic_store_explicit(&fault.state, 2, memory_order_release);
+		} else {
+			while (atomic_load_explicit(&fault.state, memory_order_acquire) != 2)
+				;
+		}
+	}
+	atomic_fetch_add(&fault.calls[k], 1);
+	if (!(fault.kinds >> k & 1))
+		return 0;
+	unsigned long n = atomic_fetch_add(&fault.counted, 1) + 1;
+	if (!fault.at || n < fault.at || (fault.count && n - fault.at >= fault.count))
+		return 0;
+	atomic_fetch_add(&fault.injected, 1);
+	return 1;
+}
+
+__attribute__((destructor)) static void fault_report(void)
+{
+	if (fault.report)
+		ga_dprintf(2, "goalloc-fault: mmap=%lu mremap=%lu madvise=%lu injected=%lu\n",
+			   atomic_load(&fault.calls[FAULT_MMAP]), atomic_load(&fault.calls[FAULT_MREMAP]),
+			   atomic_load(&fault.calls[FAULT_MADVISE]), atomic_load(&fault.injected));
+}
+
+/* The calls, failing as the kernel fails them when the fault is due. */
+#define mmap(a, n, prot, flags, fd, off) \
+	(fault_hit(FAULT_MMAP) ? (errno = ENOMEM, MAP_FAILED) : mmap(a, n, prot, flags, fd, off))
+#define mremap(from, n, m, flags, to) \
+	(fault_hit(FAULT_MREMAP) ? (errno = ENOMEM, MAP_FAILED) : mremap(from, n, m, flags, to))
+#define madvise(p, n, advice) (fault_hit(FAULT_MADVISE) ? (errno = ENOMEM, -1) : madvise(p, n, advice))
+#endif
+
 void *ga_os_map_at(uintptr_t hint, size_t n)
 {
 	int saved = errno;
@@ -76,11 +211,12 @@ void ga_os_free(void *p, size_t n)
 	errno = saved;
 }
 
-void ga_os_unused(void *p, size_t n)
+int ga_os_unused(void *p, size_t n)
 {
 	int saved = errno;
-	madvise(p, n, MADV_DONTNEED);
+	int r = madvise(p, n, MADV_DONTNEED);
 	errno = saved;
+	return r == 0;
 }
 
 int ga_os_move(void *from, void *to, size_t n)
@@ -91,13 +227,13 @@ int ga_os_move(void *from, void *to, size_t n)
 	return r == to;
 }
 
-void ga_os_map_fresh(void *p, size_t n)
+int ga_os_map_fresh(void *p, size_t n)
 {
 	int saved = errno;
 	void *r = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	errno = saved;
 	if (r == p)
-		return;
+		return 1;
 	/* Near vm.max_map_count a MAP_FIXED mmap can fail after the kernel took the old mapping
 	 * down: put one back (a no-op while the old one is there), then release the pages. */
 	void *back = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | GA_MAP_HINT_FLAG,
@@ -105,5 +241,5 @@ void ga_os_map_fresh(void *p, size_t n)
 	if (back != MAP_FAILED && back != p) /* (a hint only, where NOREPLACE is not used) */
 		munmap(back, n);
 	errno = saved;
-	ga_os_unused(p, n);
+	return ga_os_unused(p, n);
 }

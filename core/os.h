@@ -12,8 +12,9 @@ GA_HIDDEN void *ga_os_map_aligned(size_t n, size_t align);
 /* Off-heap metadata: n bytes of zeroed read/write memory anywhere. */
 GA_HIDDEN void *ga_os_alloc(size_t n);
 GA_HIDDEN void ga_os_free(void *p, size_t n);
-/* Return pages to the OS; they read back as zeros (MADV_DONTNEED on private anonymous memory). */
-GA_HIDDEN void ga_os_unused(void *p, size_t n);
+/* Return pages to the OS; they read back as zeros (MADV_DONTNEED on private anonymous memory).
+ * 0 if the kernel refused: the pages stay resident and keep their contents. */
+GA_HIDDEN int ga_os_unused(void *p, size_t n);
 /* Move the n bytes of pages at `from` to `to` (both page aligned, in the heap's mappings)
  * without copying them: mremap with MREMAP_DONTUNMAP, which leaves `from` mapped and reading as
  * zeros, replacing whatever was at `to`. 0 when the kernel cannot (before Linux 5.7, under
@@ -21,6 +22,7 @@ GA_HIDDEN void ga_os_unused(void *p, size_t n);
 GA_HIDDEN int ga_os_move(void *from, void *to, size_t n);
 /* Map fresh zero pages over [p, p + n) of the heap (MAP_FIXED: no gap in between). Like
  * ga_os_unused, and the range becomes part of an ordinary mapping again after ga_os_move
- * put pages there. If the kernel refuses, the pages are at least released. */
-GA_HIDDEN void ga_os_map_fresh(void *p, size_t n);
+ * put pages there. If the kernel refuses, the pages are at least released (ga_os_unused); 0 if
+ * that fails too: the old contents stay. */
+GA_HIDDEN int ga_os_map_fresh(void *p, size_t n);
 #endif
