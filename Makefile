@@ -31,7 +31,7 @@ UNIT_SRC  := $(wildcard test/unit/t_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/programs/*.sh test/fuzz/*.sh)
 
 .PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean
 all: lib
@@ -61,7 +61,7 @@ $(B)/test/unit/%: test/unit/%.c $(CORE_SRC) $(HDRS) test/tap.h
 $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -o $@ $< -lm
-tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN)
+tests: lib valgrind-lib $(UNIT_BIN) $(API_BIN) $(B)/fuzz/fuzz_ops
 
 PROVE ?= prove
 # `make test` = the suite natively, then the unit and API tests again under memcheck, then the
@@ -91,6 +91,30 @@ test-tsan: $(B)/gen/sizeclasses.h
 	done
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
+
+# ---- fuzzing ----------------------------------------------------------------------------------
+# test/fuzz/fuzz_ops.c drives the core with op sequences decoded from libFuzzer's input. libFuzzer
+# allocates with the C library, so goalloc is linked in under its own names only, as for the
+# ThreadSanitizer build. libFuzzer needs clang whatever CC is (Debian: libclang-rt-14-dev).
+# UBSan checks goalloc's code too; ASan cannot (it would own the malloc family goalloc defines).
+# FUZZ_SRC: the allocator's sources the harness links (the exported functions included).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(CORE_SRC) preload/malloc.c
+FUZZ_CFLAGS  := $(CSTD) -O2 -g $(WARN) -pthread -fsanitize=fuzzer,undefined \
+	-fno-sanitize-recover=undefined -DGOALLOC_DIRECT -DGOALLOC_NO_LIBC_NAMES \
+	-Itest -Ipreload -Icore -I$(B)/gen
+$(B)/fuzz/fuzz_ops: test/fuzz/fuzz_ops.c $(FUZZ_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_ops.c $(FUZZ_SRC)
+# `make fuzz FUZZ_SECONDS=N`: fuzz for N seconds, one process, seeded from the corpus and the
+# regression inputs in the repository; new inputs go to $(B)/fuzz/corpus, a crashing input to
+# $(B)/fuzz/crash-*. (`make test` replays test/fuzz/corpus and test/fuzz/regress.)
+fuzz: $(B)/fuzz/fuzz_ops
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
+	  -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus test/fuzz/corpus test/fuzz/regress
+.PHONY: fuzz
 
 # Long multi-threaded churn with hand-offs, forks and short-lived threads, under the preload
 # (not part of `make test`): make stress STRESS_THREADS=8 STRESS_SECONDS=60
