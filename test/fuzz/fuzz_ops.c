@@ -33,7 +33,9 @@
  *   op  5 ALIGNED_ALLOC   slot ALIGN SIZE (any alignment: rounded up to a power of two)
  *   op  6 MEMALIGN        slot ALIGN SIZE (memalign is aligned_alloc in goalloc)
  *   op  7 USABLE          slot            check a live block's bytes and usable size
- *   op  8 REMOTE_FREE     slot            the helper thread frees a live block
+ *   op  8 REMOTE_FREE     slot            the helper thread frees a live block (with the
+ *                                         next ones: it frees REMOTE_BATCH at a time, or what
+ *                                         it holds before it allocates, exits, or the input ends)
  *   op  9 REMOTE_MALLOC   slot SIZE       the helper thread allocates, this thread owns it
  *   op 10 FORK            slot n(1 byte) then n % 4 + 1 SIZEs: fork; the child checks and frees
  *                         a few live blocks, allocates/checks/frees the SIZEs, and _exits
@@ -44,8 +46,11 @@
  *                                         new one starts
  *   op 15 CHECK_ALL       slot            every live block checked; the heap too (ga_check_heap)
  *
+ * An input makes at most FORKS_MAX forks and CHECKS_MAX CHECK_ALLs; further ones do nothing.
+ *
  * The helper thread is driven synchronously: this thread hands it one request and waits for
- * the answer, so a run is deterministic.
+ * the answer, so a run is deterministic. (Frees are handed over in batches because each request
+ * costs two thread switches, slow on a busy machine.)
  *
  * Every block is filled over its whole usable size with a pattern derived from its id and the
  * offset; its bytes, its alignment and its usable size (≥ the request, unchanged for the block's
@@ -72,7 +77,8 @@
 
 #define LIVE_MAX 256
 #define LIVE_BYTES_MAX ((size_t)32 << 20)
-#define FORKS_MAX 4 /* per input: a fork costs far more than any other op */
+#define FORKS_MAX 2 /* per input: a fork (and the wait for the child) costs far more than any other op */
+#define CHECKS_MAX 4 /* per input: CHECK_ALL reads up to LIVE_BYTES_MAX bytes */
 
 enum {
 	OP_MALLOC,
@@ -329,6 +335,10 @@ static pthread_cond_t helper_cv = PTHREAD_COND_INITIALIZER;
 static int req_kind; /* REQ_NONE once answered */
 static void *req_ptr;
 static size_t req_size;
+/* Blocks handed to the helper to free, in order; it frees them all at the next REQ_FREE. */
+#define REMOTE_BATCH 8
+static void *req_free[REMOTE_BATCH];
+static unsigned req_nfree;
 
 static void *helper_main(void *arg)
 {
@@ -339,7 +349,8 @@ static void *helper_main(void *arg)
 			pthread_cond_wait(&helper_cv, &helper_mu);
 		int k = req_kind;
 		if (k == REQ_FREE)
-			goalloc_free(req_ptr);
+			for (unsigned j = 0; j < req_nfree; j++)
+				goalloc_free(req_free[j]);
 		else if (k == REQ_MALLOC)
 			req_ptr = goalloc_malloc(req_size);
 		req_kind = REQ_NONE;
@@ -376,8 +387,18 @@ static void *helper_do(int kind, void *p, size_t n)
 	return r;
 }
 
+/* Have the helper free the blocks handed to it so far. */
+static void helper_flush(void)
+{
+	if (req_nfree) {
+		helper_do(REQ_FREE, NULL, 0);
+		req_nfree = 0;
+	}
+}
+
 static void helper_stop(void)
 {
+	helper_flush();
 	if (!helper_running)
 		return;
 	helper_do(REQ_EXIT, NULL, 0);
@@ -508,14 +529,17 @@ static void op_remote_free(unsigned i)
 	if (j < 0)
 		return;
 	check_block(&live[j], "remote free");
-	helper_do(REQ_FREE, live[j].p, 0);
+	req_free[req_nfree++] = live[j].p;
 	forget((unsigned)j);
+	if (req_nfree == REMOTE_BATCH)
+		helper_flush();
 }
 
 static void op_remote_malloc(unsigned i)
 {
 	size_t n = bounded(get_size());
 	clear_slot(i);
+	helper_flush();
 	void *p = helper_do(REQ_MALLOC, NULL, n);
 	if (!p)
 		fail("malloc(%zu) in the helper thread failed", n);
@@ -686,7 +710,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in_data = data;
 	in_len = size;
 	in_pos = 0;
-	unsigned forks = 0;
+	unsigned forks = 0, checks = 0;
 	while (in_pos < in_len) {
 		unsigned op = get8() % OP_COUNT;
 		unsigned i = get8() % LIVE_MAX;
@@ -707,6 +731,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_INVALID: op_invalid(i); break;
 		case OP_HELPER_RESTART: helper_stop(); helper_start(); break;
 		default:
+			if (++checks > CHECKS_MAX)
+				break;
 			check_all();
 #ifdef HAVE_CHECK_HEAP
 			ga_check_heap();
@@ -717,6 +743,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned k = 0; k < LIVE_MAX; k++)
 		if (live[k].p)
 			free_slot(k);
+	helper_flush();
 	if (live_bytes)
 		fail("the live set's byte count is %zu after freeing everything", live_bytes);
 #ifdef HAVE_CHECK_HEAP
