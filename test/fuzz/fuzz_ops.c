@@ -23,7 +23,7 @@
  *                                      k % 8 = 7     → 2 bytes v: v * 64 (up to 4 MiB)
  *   ALIGN (one byte `a`): a % 16 < 14 → 2^(a % 16) (1 .. 8192; 1, 2 and 4 are invalid for
  *                         posix_memalign), 14 → 2^(13 + a / 16 % 8) (up to 1 MiB),
- *                         15 → a non-power of two: a / 16 * 8 + 24 (24, 32, 40, ...)
+ *                         15 → a / 16 * 8 + 24 (24, 32, 40 ... 144: mostly not powers of two)
  *
  *   op  0 MALLOC          slot SIZE
  *   op  1 CALLOC          slot SIZE count(1 byte; nmemb = count % 8 + 1, size = SIZE / nmemb)
@@ -57,6 +57,10 @@
  * life) are checked before it is freed or reallocated; realloc must keep min(old, new) requested
  * bytes. The live set is bounded (LIVE_MAX blocks, LIVE_BYTES_MAX bytes); each input ends with
  * every block freed.
+ *
+ * Seeds: test/fuzz/corpus/ (written by test/fuzz/mkcorpus.py). test/fuzz/regress/ keeps every
+ * input that once found a fault. test/fuzz/t_fuzz_replay.sh runs both once (`make test`);
+ * `make fuzz` fuzzes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
