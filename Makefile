@@ -40,7 +40,7 @@ API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 FAULT_SRC := $(wildcard test/faults/t_*.c)
 FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh)
 
 .PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
 all: lib
@@ -87,7 +87,7 @@ debug:
 $(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
-tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN)
+tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(B)/fuzz/fuzz_ops
 
 PROVE ?= prove
 # `make test` = the suite natively, then natively again against the debug flavour, then the unit
@@ -129,6 +129,30 @@ test-tsan: $(B)/gen/sizeclasses.h
 	done
 	GOALLOC_BUILD=$(B) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	$(PROVE) -j1 $(TSAN_TESTS:$(B)/test/api/%=$(B)/tsan/%)
+
+# ---- fuzzing ----------------------------------------------------------------------------------
+# test/fuzz/fuzz_ops.c drives the core with op sequences decoded from libFuzzer's input. libFuzzer
+# allocates with the C library, so goalloc is linked in under its own names only, as for the
+# ThreadSanitizer build. libFuzzer needs clang whatever CC is (Debian: libclang-rt-14-dev).
+# UBSan checks goalloc's code too; ASan cannot (it would own the malloc family goalloc defines).
+# FUZZ_SRC: the allocator's sources the harness links (the exported functions included).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(CORE_SRC) preload/malloc.c preload/foreign.c
+FUZZ_CFLAGS  := $(CSTD) -O2 -g $(WARN) -pthread -fsanitize=fuzzer,undefined \
+	-fno-sanitize-recover=undefined -DGOALLOC_DIRECT -DGOALLOC_NO_LIBC_NAMES \
+	-Itest -Ipreload -iquote core -I$(B)/gen
+$(B)/fuzz/fuzz_ops: test/fuzz/fuzz_ops.c $(FUZZ_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_ops.c $(FUZZ_SRC)
+# `make fuzz FUZZ_SECONDS=N`: fuzz for N seconds, one process, seeded from the corpus and the
+# regression inputs in the repository; new inputs go to $(B)/fuzz/corpus, a crashing input to
+# $(B)/fuzz/crash-*. (`make test` replays test/fuzz/corpus and test/fuzz/regress.)
+fuzz: $(B)/fuzz/fuzz_ops
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
+	  -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus test/fuzz/corpus test/fuzz/regress
+.PHONY: fuzz
 
 # Long multi-threaded storms under the preload (not part of `make test`): the churn of blocks
 # with hand-offs, forks and short-lived threads, and the thread/process life-cycle storms (late

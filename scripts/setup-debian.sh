@@ -3,7 +3,8 @@
 set -euo pipefail
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-PKGS=(make gcc g++ clang valgrind perl git python3 sqlite3 procps binutils pkg-config
+# libclang-rt-14-dev: clang's runtimes (libFuzzer, the sanitizers), only recommended by clang.
+PKGS=(make gcc g++ clang libclang-rt-14-dev valgrind perl git python3 sqlite3 procps binutils pkg-config
       libbenchmark-dev libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0)
 missing=()
 for p in "${PKGS[@]}"; do
