@@ -207,6 +207,15 @@ static int child(void)
 		do_realloc(h, 9 * MiB);
 		do_realloc(h, 1 * MiB);
 	}
+	/* blocks of 1 MiB, each with a block right after it (larger than any hole before), grown to
+	 * 3 MiB: they have to move, their pages moved by mremap */
+	for (int k = 0; k < 3; k++) {
+		int m = nheld;
+		hold(do_malloc(MiB), MiB);
+		hold(do_malloc(4 * MiB + (size_t)k * 8192), 4 * MiB + (size_t)k * 8192);
+		if (held[m].p)
+			do_realloc(m, 3 * MiB);
+	}
 	/* aligned big blocks */
 	hold(do_aligned(MiB, 3 * MiB), 3 * MiB);
 	hold(do_aligned(64 * KiB, 200 * KiB), 200 * KiB);
