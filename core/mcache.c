@@ -16,6 +16,12 @@
 
 __thread struct mcache ga_mcache __attribute__((tls_model("initial-exec")));
 uint64_t ga_free_key;
+uint64_t ga_link_key;
+
+void ga_corrupt_list(const void *block, const void *link)
+{
+	ga_fatal("corrupted free list: free block %p links to %p", block, link);
+}
 
 /* Free-list bound per span class: about 64 KiB worth of blocks, at least 4, at most 512.
  * A thread therefore holds a bounded amount in free lists (at most ~4 MiB summed over the
@@ -219,22 +225,49 @@ static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 		trim_list(c, sc);
 }
 
+/* p carries the mark of a free block (mcache_push): end the program if it is free — on this
+ * thread's list of its class (a second free), or a slot of its span that is not allocated (a
+ * second free that reached the span, or a free of a slot never handed out). A block on another
+ * thread's list or in a batch is not found: `certain` (the 64-bit free key matched, which no live
+ * block carries) ends the program anyway; the 8-byte class, whose mark is only a plausible link,
+ * returns and the block is pushed (a live block that merely looks free is freed as it should). */
+static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int certain)
+{
+	uint8_t sc = s->spanclass;
+	uint32_t n = mcache_list_count(&c->fl[sc]);
+	void *q = c->fl[sc].head;
+	for (uint32_t i = 0; q && i <= n; i++, q = ga_link_get(q)) /* (bounded: the count may lag) */
+		if (q == p)
+			ga_double_free(p);
+	int never = 0;
+	if (mcentral_slot_is_free(&ga_central[sc], s, p, &never)) {
+		if (never)
+			ga_fatal("free(): invalid pointer %p (not an allocated block)", p);
+		ga_double_free(p);
+	}
+	if (certain)
+		ga_double_free(p);
+}
+
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 {
 	uint8_t sc = s->spanclass;
-	if (p) { /* the fast path did nothing: re-entry, a suspected double free, or class 8 */
+	if (p) { /* the fast path did nothing: re-entry, or a block that looks free */
 		if (c->busy) {
 			defer_free(c, p);
 			return;
 		}
-		if (sc > 3)
-			ga_track_open((char *)p + 8, 8);
-		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
-			ga_double_free(p);
-		if (sc > 3)
-			ga_track_close((char *)p + 8, 8);
-		/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
 		mcache_enter(c);
+		if (sc > 3) {
+			ga_track_open((char *)p + 8, 8);
+			uint64_t k = ((uint64_t *)p)[1];
+			ga_track_close((char *)p + 8, 8);
+			/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
+			if (k == ga_free_key)
+				check_marked_free(c, p, s, 1);
+		} else if (mcache_tiny_looks_free(p)) {
+			check_marked_free(c, p, s, 0);
+		}
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE)
@@ -242,7 +275,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		else
 			free_direct(p, s);
 	} else { /* the fast path pushed and the list went over its bound */
-		mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
+		mcache_enter(c);
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {
@@ -299,6 +332,11 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 		void *q = mspan_next_free_fast(s);
 		if (!q)
 			break;
+		if (sc > 3) { /* (free slots carry the key already: mcentral marks them) */
+			ga_track_open((char *)q + 8, 8);
+			((uint64_t *)q)[1] = ga_free_key;
+			ga_track_close((char *)q + 8, 8);
+		}
 		if (last)
 			ga_link_set(last, q);
 		else
@@ -410,6 +448,25 @@ static void drain_deferred(struct mcache *c)
 	}
 }
 
+/* Hand out p of class sc from a slow path: without the mark of a free block (see mcache_pop). */
+static void *unmark(void *p, uint8_t sc)
+{
+	if (p) {
+		unsigned w = sc > 3 ? 1 : 0;
+		ga_track_open((uint64_t *)p + w, 8);
+		((uint64_t *)p)[w] = 0;
+	}
+	return p;
+}
+
+/* Make n, a link read from block p, the head of list l: checked as in mcache_pop. */
+static void set_head(struct mcache_list *l, void *p, void *n)
+{
+	if (GA_UNLIKELY(!ga_link_plausible(n)))
+		ga_corrupt_list(p, n);
+	l->head = n;
+}
+
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 {
 	if (c->busy)
@@ -418,7 +475,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		return NULL;
 	if (c->state != MCACHE_LIVE) {
 		if (c->state == MCACHE_DEAD)
-			return alloc_orphan(c, sc);
+			return unmark(alloc_orphan(c, sc), sc);
 		mcache_setup(c);
 	}
 	mcache_enter(c);
@@ -426,7 +483,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	struct mcache_list *l = &c->fl[sc];
 	void *p = l->head;
 	if (p) {
-		l->head = ga_link_get(p);
+		set_head(l, p, ga_link_get(p));
 		l->room++;
 	} else {
 		uint32_t n;
@@ -436,7 +493,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			l->head = ga_link_get(p);
+			set_head(l, p, ga_link_get(p));
 			l->room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
 		} else {
@@ -448,11 +505,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 	}
 	mcache_leave(c);
-	if (p && sc > 3) {
-		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = 0;
-	}
-	return p;
+	return unmark(p, sc);
 }
 
 void mcache_thread_exit(void *arg)

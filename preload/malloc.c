@@ -249,7 +249,7 @@ GA_NOINLINE __attribute__((noreturn)) static void free_large_bad(void *p, struct
 /* A freed large span the thread's stack of cached spans did not take at once. */
 GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
 {
-	mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
+	mcache_enter(c);
 	mcache_large_free(c, s);
 	mcache_leave(c);
 }
