@@ -210,6 +210,87 @@ static void defer_free(struct mcache *c, void *p)
 						      memory_order_relaxed));
 }
 
+/* ---- Handlers that never returned ---------------------------------------------------- */
+
+/* After a signal handler left by longjmp the lock-free code it interrupted (a fast path, with
+ * busy raised only by the trampoline): that code may have stopped at any instruction of a list
+ * push or pop. A push writes the link before the head, a pop reads the link before it moves the
+ * head (mcache_list_push, mcache_pop), so every list is still a well-formed chain — at worst one
+ * block is out of every list and leaked — but its count may be off by one: count each list
+ * again. A large span the stack of cached spans names must still be CACHED (a push or pop of
+ * that stack may have stopped half way). */
+static void repair_lists(struct mcache *c)
+{
+	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcache_list *l = &c->fl[sc];
+		uint32_t n = 0;
+		for (void *q = l->head; q; n++) {
+			void *next = ga_link_get(q);
+			if (!ga_link_plausible(next) || n > l->cap + 1)
+				ga_corrupt_list(q, next);
+			q = next;
+		}
+		l->room = (int32_t)l->cap - (int32_t)n;
+	}
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nlarge && i < MCACHE_LARGE_SLOTS; i++)
+		if (atomic_load_explicit(&c->large[i]->state, memory_order_relaxed) == MSPAN_CACHED)
+			c->large[k++] = c->large[i];
+	c->nlarge = k;
+}
+
+/* How many of the n records are not dead, seen from sp: records are popped from the top while
+ * dead (a handler nested in a dead one is dead too, so the records past the table go with the
+ * table's last). *restore: the busy value saved by the lowest record popped. */
+static uint32_t live_records(struct mcache *c, uint32_t n, uintptr_t sp, uint32_t *restore)
+{
+	if (n > MCACHE_SIGFRAMES) {
+		if (!mcache_sigframe_dead(&c->sig[MCACHE_SIGFRAMES - 1], sp))
+			return n;
+		n = MCACHE_SIGFRAMES;
+	}
+	while (n && mcache_sigframe_dead(&c->sig[n - 1], sp)) {
+		*restore = c->sig[n - 1].saved_busy;
+		n--;
+	}
+	return n;
+}
+
+int mcache_busy_live(struct mcache *c)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uint32_t n = c->nsig;
+	if (n == 0)
+		return 1; /* raised by no handler the trampoline ran: as before, live */
+	c->sig_checking = 1;
+	ga_compiler_barrier();
+	uint32_t restore = c->busy;
+	n = live_records(c, n, sp, &restore);
+	if (n) { /* a handler still runs: what it interrupted stays busy */
+		c->nsig = n;
+		c->busy = restore;
+		ga_compiler_barrier();
+		c->sig_checking = 0;
+		return restore != 0;
+	}
+	/* Every handler left by longjmp; the oldest had interrupted this thread at busy == restore. */
+	if (restore == MCACHE_BUSY_SLOW)
+		ga_fatal("a signal handler left goalloc by longjmp in the middle of an allocation or free "
+			 "(a lock may be held)");
+	/* It had interrupted lock-free code: nothing is held; count the lists again. busy stays
+	 * raised as the trampoline raises it (a handler that leaves this by longjmp too leaves
+	 * nothing that another repair does not mend). */
+	c->busy = MCACHE_BUSY_SIGNAL;
+	c->nsig = 0;
+	ga_compiler_barrier();
+	repair_lists(c);
+	ga_compiler_barrier();
+	c->sig_checking = 0;
+	ga_compiler_barrier();
+	c->busy = 0;
+	return 0;
+}
+
 /* Free one validated small block straight into its mcentral (a thread whose cache is gone). */
 static void free_direct(void *p, struct mspan *s)
 {
@@ -254,8 +335,23 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 	uint8_t sc = s->spanclass;
 	if (p) { /* the fast path did nothing: re-entry, or a block that looks free */
 		if (c->busy) {
-			defer_free(c, p);
-			return;
+			if (mcache_busy_live(c)) {
+				defer_free(c, p);
+				return;
+			}
+			/* busy had been left behind by a handler (now lowered): free as the fast paths do */
+			if (mspan_is_large(s)) {
+				mcache_enter(c);
+				mcache_large_free(c, s);
+				drain_deferred(c);
+				mcache_leave(c);
+				return;
+			}
+			int r = mcache_push(mcache_here(), p, sc, sc > 3);
+			if (r == MCACHE_PUSHED)
+				return;
+			if (r == MCACHE_PUSH_FLUSH)
+				return mcache_free_slow(c, NULL, s);
 		}
 		mcache_enter(c);
 		if (sc > 3) {
@@ -469,8 +565,13 @@ static void set_head(struct mcache_list *l, void *p, void *n)
 
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 {
-	if (c->busy)
-		return mcache_alloc_reentrant(c, size);
+	if (c->busy) {
+		if (mcache_busy_live(c))
+			return mcache_alloc_reentrant(c, size);
+		void *p = mcache_pop(mcache_here(), sc); /* (busy was left behind, now lowered) */
+		if (p)
+			return p;
+	}
 	if (GA_UNLIKELY(sc == 0)) /* the lookup table was not filled yet: start up */
 		return NULL;
 	if (c->state != MCACHE_LIVE) {

@@ -47,6 +47,19 @@ GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 	return (uint32_t)((int32_t)l->cap - l->room);
 }
 
+/* busy values: raised by a slow path (mcache_enter), or by the signal trampoline around a handler
+ * that interrupted goalloc's own code outside a slow path (no lock held there). */
+enum { MCACHE_BUSY_SLOW = 1, MCACHE_BUSY_SIGNAL = 2 };
+
+/* One signal handler that runs while busy is raised: live while the stack pointer of the code that
+ * asks lies in [lo, frame) — lo is the alternate signal stack's base when the handler runs on
+ * it, else 0 — and the word at frame still holds canary (the trampoline's frame is intact). */
+#define MCACHE_SIGFRAMES 8
+struct mcache_sigframe {
+	uintptr_t frame, lo, canary;
+	uint32_t saved_busy; /* busy when the handler was entered: restored when it returns */
+};
+
 struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
@@ -75,6 +88,13 @@ struct mcache {
 	 * sum over threads means anything, and it is exact. */
 	int64_t large_held;
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
+	/* Signal handlers running while busy is raised, innermost last (preload/signal.c's
+	 * trampoline pushes one before it calls the handler and pops it when the handler returns):
+	 * sig[0 .. min(nsig, MCACHE_SIGFRAMES)). A handler that leaves by longjmp leaves its record and
+	 * busy behind; mcache_busy_live tells such a dead record from a live one by the stack. */
+	uint32_t nsig;
+	uint32_t sig_checking; /* mcache_busy_live is at work: the trampoline leaves the records alone */
+	struct mcache_sigframe sig[MCACHE_SIGFRAMES];
 };
 
 /* Blocks of span class sc this thread handed out (may be read, approximately, from another
@@ -95,6 +115,24 @@ GA_HIDDEN extern __thread struct mcache ga_mcache __attribute__((tls_model("init
  * 16 bytes and more) and cleared when the block is handed out: seeing it again in free() means
  * the block is already free. */
 GA_HIDDEN extern uint64_t ga_free_key;
+
+/* Is the busy flag this thread found raised held by live code? 1: yes (take the re-entrant
+ * path). 0: it was left behind by a signal handler that never returned (longjmp) after it
+ * interrupted goalloc's lock-free code; the thread's lists are made whole again and busy is
+ * lowered: go on normally. A handler that left a slow path this way (a lock may be held) ends
+ * the program with goalloc's message. Called only with busy raised. */
+GA_HIDDEN int mcache_busy_live(struct mcache *c);
+
+GA_INLINE int mcache_busy(struct mcache *c)
+{
+	return GA_UNLIKELY(c->busy) && mcache_busy_live(c);
+}
+
+/* Is the record f dead, seen from stack address sp? */
+GA_INLINE int mcache_sigframe_dead(const struct mcache_sigframe *f, uintptr_t sp)
+{
+	return !(sp >= f->lo && sp < f->frame && *(volatile const uintptr_t *)f->frame == f->canary);
+}
 
 /* Slow paths (mcache.c). */
 GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t size);
@@ -136,7 +174,7 @@ GA_INLINE void ga_compiler_barrier(void)
  * is raised before, and lowered after, every access the barriers fence in. */
 GA_INLINE void mcache_enter(struct mcache *c)
 {
-	c->busy = 1;
+	c->busy = MCACHE_BUSY_SLOW;
 	ga_compiler_barrier();
 }
 
