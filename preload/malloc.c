@@ -302,10 +302,10 @@ GA_NOINLINE static void *malloc_medium(size_t n)
 }
 
 /* The malloc fast path: size → span class by table, then one pop from this thread's list.
- * Compiled (gcc 12 -O2, x86-64): 22 instructions from entry to ret, 3 of them the signal
- * guard's load, test and branch and 3 the double-free key's clearing (class test, branch,
- * store); callgrind counts 75 per malloc(32)+free pair with its test loop
- * (scripts/callgrind-pairs.sh). */
+ * Compiled (gcc 12 -O2, x86-64): 27 instructions from entry to ret, 3 of them the signal
+ * guard's load, test and branch, 3 the double-free key's clearing (class test, branch,
+ * store) and 5 the link's decoding and check (core/track.h); callgrind counts 82 per
+ * malloc(32)+free pair with its test loop (scripts/callgrind-pairs.sh). */
 GA_EXPORT void *goalloc_malloc(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
@@ -403,8 +403,9 @@ GA_NOINLINE static void free_outside(void *p)
 
 /* The free fast path: arena index → the page's class and phase → slot check → one push on
  * this thread's list. The mspan record itself is not read. Compiled (gcc 12 -O2, x86-64):
- * 43 instructions from entry to ret — 16 to find the page's entry, 9 for the slot check (one
- * multiply), 3 for the signal guard, 4 for the double-free key, the rest the push and counts. */
+ * 45 instructions from entry to ret — 16 to find the page's entry, 9 for the slot check (one
+ * multiply), 3 for the signal guard, 4 for the double-free key, the rest the push (its link
+ * mangled: 2) and counts. */
 GA_EXPORT void goalloc_free(void *p)
 {
 	struct heap_arena *a = arena_of((uintptr_t)p);
