@@ -56,6 +56,16 @@ static void mcache_setup(struct mcache *c)
 
 /* ---- Returning blocks ------------------------------------------------------------------ */
 
+/* The block after p on a list, checked as a pop checks the new head (mcache_pop): the walks
+ * below may reach a link no pop has looked at yet. */
+static void *checked_next(void *p)
+{
+	void *n = ga_link_get(p);
+	if (GA_UNLIKELY(!ga_link_plausible(n)))
+		ga_corrupt_list(p, n);
+	return n;
+}
+
 /* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral: parked as
  * one batch in the transfer cache for the next thread that runs out (park), or straight back to
  * their spans (thread exit, or a full transfer cache). The list's bound becomes cap. */
@@ -74,8 +84,8 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap
 	} else {
 		void *p = l->head;
 		for (uint32_t i = 1; i < keep; i++)
-			p = ga_link_get(p);
-		rest = ga_link_get(p);
+			p = checked_next(p);
+		rest = checked_next(p);
 		ga_link_set(p, NULL);
 	}
 	l->room = (int32_t)cap - (int32_t)keep;
@@ -317,7 +327,7 @@ static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int ce
 	uint8_t sc = s->spanclass;
 	uint32_t n = mcache_list_count(&c->fl[sc]);
 	void *q = c->fl[sc].head;
-	for (uint32_t i = 0; q && i <= n; i++, q = ga_link_get(q)) /* (bounded: the count may lag) */
+	for (uint32_t i = 0; q && i <= n; i++, q = checked_next(q)) /* (bounded: the count may lag) */
 		if (q == p)
 			ga_double_free(p);
 	int never = 0;

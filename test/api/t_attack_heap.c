@@ -41,7 +41,7 @@ __attribute__((noinline)) static void *malloc_opaque(size_t n)
 /* What an attacker wants the allocator to hand out. */
 static _Alignas(64) unsigned char target[256];
 
-enum kind { K_POISON, K_POISON_COPY, K_ABA, K_NEXT_SLOT, K_FAR_SLOT };
+enum kind { K_POISON, K_POISON_COPY, K_POISON_DEEP, K_ABA, K_NEXT_SLOT, K_FAR_SLOT };
 
 struct acase {
 	enum kind kind;
@@ -55,6 +55,7 @@ static const struct acase cases[] = {
 	{K_POISON, 8, "overflow writes &static into a free 8-byte block's link", "corrupted free list"},
 	{K_POISON, 200, "overflow writes &static into a free 208-byte block's link", "corrupted free list"},
 	{K_POISON_COPY, 24, "a free block's link copied into another's", "corrupted free list"},
+	{K_POISON_DEEP, 24, "a poisoned link deep in the list, then the list overflows", "corrupted free list"},
 	{K_ABA, 8, "free(A); free(B); free(A), 8-byte class", "double free"},
 	{K_ABA, 1, "free(A); free(B); free(A), malloc(1)", "double free"},
 	{K_ABA, 32, "free(A); free(B); free(A), 32-byte class", "double free"},
@@ -88,9 +89,27 @@ static void child(const struct acase *c, int info)
 	switch (c->kind) {
 	case K_POISON:
 	case K_POISON_COPY:
+	case K_POISON_DEEP:
 		if (!adjacent_pair(c->size, &a, &b))
 			_exit(4);
 		memset(a, 0x41, c->size);
+		if (c->kind == K_POISON_DEEP) { /* b deep in the list when it overflows and is trimmed */
+			static unsigned char *more[2000];
+			uintptr_t t = (uintptr_t)target;
+			for (int i = 0; i < 2000; i++)
+				more[i] = malloc_opaque(c->size);
+			free_opaque(b);
+			memcpy(a + malloc_usable_size(a), &t, sizeof t); /* the "overflow" */
+			bad = (uintptr_t)b;
+			if (write(info, &bad, sizeof bad) != (ssize_t)sizeof bad)
+				_exit(3);
+			for (int i = 0; i < 2000; i++) /* over the list's bound: trimmed, parked */
+				free_opaque(more[i]);
+			for (int i = 0; i < 2200; i++) /* (every block listed, b the last) */
+				if (malloc_opaque(c->size) == (void *)target)
+					(void)!write(info, "T", 1);
+			_exit(0);
+		}
 		if (c->kind == K_POISON_COPY) { /* take a link that is valid where it was written */
 			unsigned char *u = malloc_opaque(c->size), *v = malloc_opaque(c->size);
 			free_opaque(v);
