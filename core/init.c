@@ -68,6 +68,24 @@ static uint64_t random_key(void)
 	return k | 1; /* never 0: freshly handed-out blocks have 0 there */
 }
 
+/* The secret that mangles free-list links (core/track.h): from the kernel's random source, else
+ * from AT_RANDOM mixed apart from the key above. Odd, so that the mask it makes of a block's
+ * address keeps all of the secret's bits. */
+static uint64_t random_link_key(void)
+{
+	uint64_t k = 0;
+	if (syscall(SYS_getrandom, &k, sizeof k, 1 /* GRND_NONBLOCK */) != (long)sizeof k) {
+		const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+		for (int i = 0; r && i < 16; i++)
+			k = (k ^ r[i]) * 0x100000001b3ull;
+		k ^= (uint64_t)(uintptr_t)&k;
+		k ^= k >> 31;
+		k *= 0xbf58476d1ce4e5b9ull;
+		k ^= k >> 29;
+	}
+	return k | 1;
+}
+
 /* fork: every lock is taken in the rank order of lock.h (registry, orphan cache, mcentrals,
  * mheap), so that the child finds no structure half-updated; then released (reset in the child,
  * where their holders may not exist) in the reverse order. */
@@ -111,6 +129,7 @@ void ga_init_slow(void)
 	fill_aligned_classes();
 	fill_class_checks();
 	ga_free_key = random_key();
+	ga_link_key = random_link_key();
 	options_init(NULL);
 	threads_init();
 	/* Registered first, so our prepare runs last and our child handler first (glibc runs prepare

@@ -41,7 +41,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 	}
 	uint32_t align_pages = align > GA_PAGE_SIZE ? (uint32_t)(align >> GA_PAGE_SHIFT) : 1;
 	struct mcache *c = &ga_mcache;
-	if (c->busy) { /* a signal handler interrupted this thread inside goalloc */
+	if (mcache_busy(c)) { /* a signal handler interrupted this thread inside goalloc */
 		void *p = align <= 16 ? mcache_alloc_reentrant(c, n) : NULL;
 		if (!p)
 			errno = ENOMEM;
@@ -200,7 +200,7 @@ GA_NOINLINE __attribute__((noreturn)) static void free_large_bad(void *p, struct
 /* A freed large span the thread's stack of cached spans did not take at once. */
 GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
 {
-	mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
+	mcache_enter(c);
 	mcache_large_free(c, s);
 	mcache_leave(c);
 }
@@ -313,7 +313,7 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	if (npages <= s->npages && npages > s->npages / 2)
 		return p;
 	struct mcache *c = &ga_mcache;
-	if (c->busy)
+	if (mcache_busy(c))
 		return npages <= s->npages ? p : NULL;
 	uintptr_t old = s->elemsize;
 	mcache_enter(c);
@@ -337,7 +337,7 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 GA_NOINLINE static void realloc_move_large(void *p, struct mspan *s, void *q)
 {
 	struct mcache *c = &ga_mcache;
-	int ours = !c->busy && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE;
+	int ours = !mcache_busy(c) && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE;
 	struct mspan *qs = span_of((uintptr_t)q);
 	int moved = ours && s->elemsize >= GA_REALLOC_MOVE_MIN && qs && mspan_is_large(qs) &&
 		    (uintptr_t)q == qs->base && qs->elemsize >= s->elemsize && ga_os_move(p, q, s->elemsize);
@@ -416,7 +416,7 @@ int heap_trim(void)
 {
 	ga_ensure_init();
 	struct mcache *c = &ga_mcache;
-	if (!c->busy) { /* this thread's cached big blocks first, so that their pages go back too */
+	if (!mcache_busy(c)) { /* this thread's cached big blocks first, so that their pages go back too */
 		mcache_enter(c);
 		mcache_large_drain(c);
 		mcache_leave(c);

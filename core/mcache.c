@@ -17,6 +17,12 @@
 
 __thread struct mcache ga_mcache __attribute__((tls_model("initial-exec")));
 uint64_t ga_free_key;
+uint64_t ga_link_key;
+
+void ga_corrupt_list(const void *block, const void *link)
+{
+	ga_fatal("corrupted free list: free block %p links to %p", block, link);
+}
 
 /* Free-list bound per span class: about 64 KiB worth of blocks, at least 4, at most 512.
  * A thread therefore holds a bounded amount in free lists (at most ~4 MiB summed over the
@@ -51,6 +57,16 @@ static void mcache_setup(struct mcache *c)
 
 /* ---- Returning blocks ------------------------------------------------------------------ */
 
+/* The block after p on a list, checked as a pop checks the new head (mcache_pop): the walks
+ * below may reach a link no pop has looked at yet. */
+static void *checked_next(void *p)
+{
+	void *n = ga_link_get(p);
+	if (GA_UNLIKELY(!ga_link_plausible(n)))
+		ga_corrupt_list(p, n);
+	return n;
+}
+
 /* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral: parked as
  * one batch in the transfer cache for the next thread that runs out (park), or straight back to
  * their spans (thread exit, or a full transfer cache). The list's bound becomes cap. */
@@ -69,8 +85,8 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap
 	} else {
 		void *p = l->head;
 		for (uint32_t i = 1; i < keep; i++)
-			p = ga_link_get(p);
-		rest = ga_link_get(p);
+			p = checked_next(p);
+		rest = checked_next(p);
 		ga_link_set(p, NULL);
 	}
 	l->room = (int32_t)cap - (int32_t)keep;
@@ -205,6 +221,87 @@ static void defer_free(struct mcache *c, void *p)
 						      memory_order_relaxed));
 }
 
+/* ---- Handlers that never returned ---------------------------------------------------- */
+
+/* After a signal handler left by longjmp the lock-free code it interrupted (a fast path, with
+ * busy raised only by the trampoline): that code may have stopped at any instruction of a list
+ * push or pop. A push writes the link before the head, a pop reads the link before it moves the
+ * head (mcache_list_push, mcache_pop), so every list is still a well-formed chain — at worst one
+ * block is out of every list and leaked — but its count may be off by one: count each list
+ * again. A large span the stack of cached spans names must still be CACHED (a push or pop of
+ * that stack may have stopped half way). */
+static void repair_lists(struct mcache *c)
+{
+	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcache_list *l = &c->fl[sc];
+		uint32_t n = 0;
+		for (void *q = l->head; q; n++) {
+			void *next = ga_link_get(q);
+			if (!ga_link_plausible(next) || n > l->cap + 1)
+				ga_corrupt_list(q, next);
+			q = next;
+		}
+		l->room = (int32_t)l->cap - (int32_t)n;
+	}
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nlarge && i < MCACHE_LARGE_SLOTS; i++)
+		if (atomic_load_explicit(&c->large[i]->state, memory_order_relaxed) == MSPAN_CACHED)
+			c->large[k++] = c->large[i];
+	c->nlarge = k;
+}
+
+/* How many of the n records are not dead, seen from sp: records are popped from the top while
+ * dead (a handler nested in a dead one is dead too, so the records past the table go with the
+ * table's last). *restore: the busy value saved by the lowest record popped. */
+static uint32_t live_records(struct mcache *c, uint32_t n, uintptr_t sp, uint32_t *restore)
+{
+	if (n > MCACHE_SIGFRAMES) {
+		if (!mcache_sigframe_dead(&c->sig[MCACHE_SIGFRAMES - 1], sp))
+			return n;
+		n = MCACHE_SIGFRAMES;
+	}
+	while (n && mcache_sigframe_dead(&c->sig[n - 1], sp)) {
+		*restore = c->sig[n - 1].saved_busy;
+		n--;
+	}
+	return n;
+}
+
+int mcache_busy_live(struct mcache *c)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uint32_t n = c->nsig;
+	if (n == 0)
+		return 1; /* raised by no handler the trampoline ran: as before, live */
+	c->sig_checking = 1;
+	ga_compiler_barrier();
+	uint32_t restore = c->busy;
+	n = live_records(c, n, sp, &restore);
+	if (n) { /* a handler still runs: what it interrupted stays busy */
+		c->nsig = n;
+		c->busy = restore;
+		ga_compiler_barrier();
+		c->sig_checking = 0;
+		return restore != 0;
+	}
+	/* Every handler left by longjmp; the oldest had interrupted this thread at busy == restore. */
+	if (restore == MCACHE_BUSY_SLOW)
+		ga_fatal("a signal handler left goalloc by longjmp in the middle of an allocation or free "
+			 "(a lock may be held)");
+	/* It had interrupted lock-free code: nothing is held; count the lists again. busy stays
+	 * raised as the trampoline raises it (a handler that leaves this by longjmp too leaves
+	 * nothing that another repair does not mend). */
+	c->busy = MCACHE_BUSY_SIGNAL;
+	c->nsig = 0;
+	ga_compiler_barrier();
+	repair_lists(c);
+	ga_compiler_barrier();
+	c->sig_checking = 0;
+	ga_compiler_barrier();
+	c->busy = 0;
+	return 0;
+}
+
 /* Free one validated small block straight into its mcentral (a thread whose cache is gone). */
 static void free_direct(void *p, struct mspan *s)
 {
@@ -220,22 +317,64 @@ static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 		trim_list(c, sc);
 }
 
+/* p carries the mark of a free block (mcache_push): end the program if it is free — on this
+ * thread's list of its class (a second free), or a slot of its span that is not allocated (a
+ * second free that reached the span, or a free of a slot never handed out). A block on another
+ * thread's list or in a batch is not found: `certain` (the 64-bit free key matched, which no live
+ * block carries) ends the program anyway; the 8-byte class, whose mark is only a plausible link,
+ * returns and the block is pushed (a live block that merely looks free is freed as it should). */
+static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int certain)
+{
+	uint8_t sc = s->spanclass;
+	uint32_t n = mcache_list_count(&c->fl[sc]);
+	void *q = c->fl[sc].head;
+	for (uint32_t i = 0; q && i <= n; i++, q = checked_next(q)) /* (bounded: the count may lag) */
+		if (q == p)
+			ga_double_free(p);
+	int never = 0;
+	if (mcentral_slot_is_free(&ga_central[sc], s, p, &never)) {
+		if (never)
+			ga_fatal("free(): invalid pointer %p (not an allocated block)", p);
+		ga_double_free(p);
+	}
+	if (certain)
+		ga_double_free(p);
+}
+
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 {
 	uint8_t sc = s->spanclass;
-	if (p) { /* the fast path did nothing: re-entry, a suspected double free, or class 8 */
+	if (p) { /* the fast path did nothing: re-entry, or a block that looks free */
 		if (c->busy) {
-			defer_free(c, p);
-			return;
+			if (mcache_busy_live(c)) {
+				defer_free(c, p);
+				return;
+			}
+			/* busy had been left behind by a handler (now lowered): free as the fast paths do */
+			if (mspan_is_large(s)) {
+				mcache_enter(c);
+				mcache_large_free(c, s);
+				drain_deferred(c);
+				mcache_leave(c);
+				return;
+			}
+			int r = mcache_push(mcache_here(), p, sc, sc > 3);
+			if (r == MCACHE_PUSHED)
+				return;
+			if (r == MCACHE_PUSH_FLUSH)
+				return mcache_free_slow(c, NULL, s);
 		}
-		if (sc > 3)
-			ga_track_open((char *)p + 8, 8);
-		if (p == c->fl[sc].head || (sc > 3 && ((uint64_t *)p)[1] == ga_free_key))
-			ga_double_free(p);
-		if (sc > 3)
-			ga_track_close((char *)p + 8, 8);
-		/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
 		mcache_enter(c);
+		if (sc > 3) {
+			ga_track_open((char *)p + 8, 8);
+			uint64_t k = ((uint64_t *)p)[1];
+			ga_track_close((char *)p + 8, 8);
+			/* (A match of the key's low half only, by chance, ends here: the block is pushed.) */
+			if (k == ga_free_key)
+				check_marked_free(c, p, s, 1);
+		} else if (mcache_tiny_looks_free(p)) {
+			check_marked_free(c, p, s, 0);
+		}
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE)
@@ -243,7 +382,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		else
 			free_direct(p, s);
 	} else { /* the fast path pushed and the list went over its bound */
-		mcache_enter(c); /* (already raised if the fast path raises it: GA_FAST_GUARD) */
+		mcache_enter(c);
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
 		if (c->state == MCACHE_LIVE) {
@@ -300,6 +439,11 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 		void *q = mspan_next_free_fast(s);
 		if (!q)
 			break;
+		if (sc > 3) { /* (free slots carry the key already: mcentral marks them) */
+			ga_track_open((char *)q + 8, 8);
+			((uint64_t *)q)[1] = ga_free_key;
+			ga_track_close((char *)q + 8, 8);
+		}
 		if (last)
 			ga_link_set(last, q);
 		else
@@ -411,15 +555,39 @@ static void drain_deferred(struct mcache *c)
 	}
 }
 
+/* Hand out p of class sc from a slow path: without the mark of a free block (see mcache_pop). */
+static void *unmark(void *p, uint8_t sc)
+{
+	if (p) {
+		unsigned w = sc > 3 ? 1 : 0;
+		ga_track_open((uint64_t *)p + w, 8);
+		((uint64_t *)p)[w] = 0;
+	}
+	return p;
+}
+
+/* Make n, a link read from block p, the head of list l: checked as in mcache_pop. */
+static void set_head(struct mcache_list *l, void *p, void *n)
+{
+	if (GA_UNLIKELY(!ga_link_plausible(n)))
+		ga_corrupt_list(p, n);
+	l->head = n;
+}
+
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 {
-	if (c->busy)
-		return mcache_alloc_reentrant(c, size);
+	if (c->busy) {
+		if (mcache_busy_live(c))
+			return mcache_alloc_reentrant(c, size);
+		void *p = mcache_pop(mcache_here(), sc); /* (busy was left behind, now lowered) */
+		if (p)
+			return p;
+	}
 	if (GA_UNLIKELY(sc == 0)) /* the lookup table was not filled yet: start up */
 		return NULL;
 	if (c->state != MCACHE_LIVE) {
 		if (c->state == MCACHE_DEAD)
-			return alloc_orphan(c, sc);
+			return unmark(alloc_orphan(c, sc), sc);
 		mcache_setup(c);
 	}
 	mcache_enter(c);
@@ -427,7 +595,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	struct mcache_list *l = &c->fl[sc];
 	void *p = l->head;
 	if (p) {
-		l->head = ga_link_get(p);
+		set_head(l, p, ga_link_get(p));
 		l->room++;
 	} else {
 		uint32_t n;
@@ -437,7 +605,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			l->head = ga_link_get(p);
+			set_head(l, p, ga_link_get(p));
 			l->room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
 		} else {
@@ -449,11 +617,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 	}
 	mcache_leave(c);
-	if (p && sc > 3) {
-		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = 0;
-	}
-	return p;
+	return unmark(p, sc);
 }
 
 void mcache_thread_exit(void *arg)

@@ -47,6 +47,19 @@ GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 	return (uint32_t)((int32_t)l->cap - l->room);
 }
 
+/* busy values: raised by a slow path (mcache_enter), or by the signal trampoline around a handler
+ * that interrupted goalloc's own code outside a slow path (no lock held there). */
+enum { MCACHE_BUSY_SLOW = 1, MCACHE_BUSY_SIGNAL = 2 };
+
+/* One signal handler that runs while busy is raised: live while the stack pointer of the code that
+ * asks lies in [lo, frame) — lo is the alternate signal stack's base when the handler runs on
+ * it, else 0 — and the word at frame still holds canary (the trampoline's frame is intact). */
+#define MCACHE_SIGFRAMES 8
+struct mcache_sigframe {
+	uintptr_t frame, lo, canary;
+	uint32_t saved_busy; /* busy when the handler was entered: restored when it returns */
+};
+
 struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
@@ -75,6 +88,13 @@ struct mcache {
 	 * sum over threads means anything, and it is exact. */
 	int64_t large_held;
 	struct mcache *next, *prev; /* thread registry; under the registry lock */
+	/* Signal handlers running while busy is raised, innermost last (preload/signal.c's
+	 * trampoline pushes one before it calls the handler and pops it when the handler returns):
+	 * sig[0 .. min(nsig, MCACHE_SIGFRAMES)). A handler that leaves by longjmp leaves its record and
+	 * busy behind; mcache_busy_live tells such a dead record from a live one by the stack. */
+	uint32_t nsig;
+	uint32_t sig_checking; /* mcache_busy_live is at work: the trampoline leaves the records alone */
+	struct mcache_sigframe sig[MCACHE_SIGFRAMES];
 };
 
 /* Blocks of span class sc this thread handed out (may be read, approximately, from another
@@ -106,6 +126,24 @@ GA_HIDDEN extern __thread struct mcache ga_mcache __attribute__((tls_model("init
  * 16 bytes and more) and cleared when the block is handed out: seeing it again in free() means
  * the block is already free. */
 GA_HIDDEN extern uint64_t ga_free_key;
+
+/* Is the busy flag this thread found raised held by live code? 1: yes (take the re-entrant
+ * path). 0: it was left behind by a signal handler that never returned (longjmp) after it
+ * interrupted goalloc's lock-free code; the thread's lists are made whole again and busy is
+ * lowered: go on normally. A handler that left a slow path this way (a lock may be held) ends
+ * the program with goalloc's message. Called only with busy raised. */
+GA_HIDDEN int mcache_busy_live(struct mcache *c);
+
+GA_INLINE int mcache_busy(struct mcache *c)
+{
+	return GA_UNLIKELY(c->busy) && mcache_busy_live(c);
+}
+
+/* Is the record f dead, seen from stack address sp? */
+GA_INLINE int mcache_sigframe_dead(const struct mcache_sigframe *f, uintptr_t sp)
+{
+	return !(sp >= f->lo && sp < f->frame && *(volatile const uintptr_t *)f->frame == f->canary);
+}
 
 /* Slow paths (mcache.c). */
 GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t size);
@@ -151,7 +189,7 @@ GA_INLINE void ga_compiler_barrier(void)
  * is raised before, and lowered after, every access the barriers fence in. */
 GA_INLINE void mcache_enter(struct mcache *c)
 {
-	c->busy = 1;
+	c->busy = MCACHE_BUSY_SLOW;
 	ga_compiler_barrier();
 }
 
@@ -188,60 +226,58 @@ GA_INLINE mcache_here_t *mcache_here(void)
 }
 #endif
 
-/* Who raises busy on the fast paths. In the preloaded library (GA_SIGNALS_WRAPPED) nobody does:
- * every handler the program installs runs behind preload/signal.c's trampoline, which raises
- * busy for the handler's duration when the instruction it interrupted is goalloc's own code.
- * The fast paths, which call nothing, then only test busy; they store nothing for the guard
- * (measured: malloc+free pairs and single-thread churn ~9 % faster, median of 11 alternated
- * runs). Builds without the trampoline (the unit tests, the goalloc_* build) raise it here.
- * The slow paths raise it themselves in every build (mcache_enter): they call into libc, where
- * the interrupted instruction is not goalloc's. */
-#ifdef GA_SIGNALS_WRAPPED
-#define GA_FAST_GUARD 0
-#else
-#define GA_FAST_GUARD 1
-#endif
-
+/* The fast paths store nothing for the re-entry guard; they only test busy. In the preloaded
+ * library every handler the program installs runs behind preload/signal.c's trampoline, which
+ * raises busy for the handler's duration when the instruction it interrupted is goalloc's own
+ * code (measured: storing busy on the fast paths made malloc+free pairs and single-thread churn
+ * ~9 % slower). Builds without the trampoline (the unit tests, the goalloc_* build that the
+ * ThreadSanitizer tests link) run the same fast paths: there a handler that allocates while it
+ * interrupts one is not detected, as with a handler installed by a raw rt_sigaction system call.
+ * The slow paths raise busy themselves in every build (mcache_enter): they call into libc, where
+ * the interrupted instruction is not goalloc's. The barriers keep the compiler from moving the
+ * fast paths' list accesses across the test of busy. */
 GA_INLINE void here_enter(mcache_here_t *h)
 {
-	if (GA_FAST_GUARD)
-		h->busy = 1;
+	(void)h;
 	ga_compiler_barrier();
 }
 
 GA_INLINE void here_leave(mcache_here_t *h)
 {
+	(void)h;
 	ga_compiler_barrier();
-	if (GA_FAST_GUARD)
-		h->busy = 0;
 }
 
 /* The same for the fast paths of large blocks, which use the plain pointer. */
 GA_INLINE void mcache_fast_enter(struct mcache *c)
 {
-	if (GA_FAST_GUARD)
-		c->busy = 1;
+	(void)c;
 	ga_compiler_barrier();
 }
 
 GA_INLINE void mcache_fast_leave(struct mcache *c)
 {
+	(void)c;
 	ga_compiler_barrier();
-	if (GA_FAST_GUARD)
-		c->busy = 0;
 }
 
 /* The fast paths. Each returns without calling anything; on a miss the caller tail-calls its
  * slow path, so the compiler keeps no registers alive across a call. A signal handler that runs
  * while one of them reads or writes a list must see the thread as inside goalloc
- * (mcache_alloc_slow/mcache_free_slow then keep away from the lists): see GA_FAST_GUARD.
- * Instruction counts on a hit (gcc 12 -O2, x86-64; objdump, and callgrind's 75 per pair with the
- * test loop in scripts/callgrind-pairs.sh): malloc(32) 22, free 43, each including the caller's
+ * (mcache_alloc_slow/mcache_free_slow then keep away from the lists): see here_enter.
+ * Instruction counts on a hit (gcc 12 -O2, x86-64; objdump, and callgrind's 82 per pair with the
+ * test loop in scripts/callgrind-pairs.sh): malloc(32) 27, free 45, each including the caller's
  * part in preload/malloc.c. Of these, the re-entry guard is 3 each (a load and a test of busy:
- * the preloaded library stores nothing for it, see GA_FAST_GUARD), the double-free key 3 in
- * malloc and 4 in free, free's arena and page lookup 16 and its slot check 9. */
+ * no build stores anything for it, see here_enter), the double-free key 3 in malloc and 4 in
+ * free, the link's mangling 2 more in each (a load of the secret and a multiply; the xor takes
+ * the place of a move) and its check 3 in malloc, free's arena and page lookup 16 and its slot
+ * check 9. */
 
-/* Pop a block of span class sc; NULL when the list is empty or the thread is busy. */
+/* Pop a block of span class sc; NULL when the list is empty or the thread is busy. The link
+ * that becomes the head is checked first (ga_link_plausible): a corrupted one ends the program
+ * rather than becoming a block to hand out. A block leaves without the mark of a free block:
+ * classes ≥ 16 bytes have the free key in word 1 cleared, the 8-byte class its link in word 0
+ * (mcache_push tells a free 8-byte block by a link that decodes to a plausible block). */
 GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 {
 	if (GA_UNLIKELY(h->busy))
@@ -249,13 +285,21 @@ GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 	here_enter(h);
 	void *p = h->fl[sc].head;
 	if (GA_LIKELY(p)) {
-		h->fl[sc].head = ga_link_get(p);
+		void *n = ga_link_get(p);
+		if (GA_UNLIKELY(!ga_link_plausible(n)))
+			ga_corrupt_list(p, n);
+		h->fl[sc].head = n;
 		h->fl[sc].room++;
 	}
 	here_leave(h);
-	if (p && sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
-		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = 0;
+	if (p) {
+		if (sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
+			ga_track_open((char *)p + 8, 8);
+			((uint64_t *)p)[1] = 0;
+		} else {
+			ga_track_open(p, 8);
+			((uint64_t *)p)[0] = 0;
+		}
 	}
 	return p;
 }
@@ -263,7 +307,9 @@ GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
 
 /* The push itself (inside the guard: here_enter): write the key (keyed classes), link p in,
- * count it. Returns the room left; below 0 the list must be trimmed. */
+ * count it. Returns the room left; below 0 the list must be trimmed. The link is written before
+ * p becomes the head (the barrier keeps that order), so a push abandoned at any instruction — a
+ * signal handler that never returned (mcache_busy_check) — leaves a well-formed list. */
 GA_INLINE int32_t mcache_list_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed, uint64_t key)
 {
 	if (keyed) {
@@ -272,14 +318,26 @@ GA_INLINE int32_t mcache_list_push(mcache_here_t *h, void *p, uintptr_t sc, int 
 		ga_track_close((char *)p + 8, 8);
 	}
 	ga_link_set(p, h->fl[sc].head);
+	ga_compiler_barrier();
 	h->fl[sc].head = p;
 	h->nfree[sc]++;
 	return --h->fl[sc].room;
 }
 
+/* Does the 8-byte block p look free? Its first word decodes to a plausible link. A live block
+ * passes only by chance (about 2^-24 of values and addresses: pop clears the word, and 0 decodes
+ * to the mask, random); mcache_free_slow confirms before it ends the program. */
+GA_INLINE int mcache_tiny_looks_free(void *p)
+{
+	return ga_link_plausible(ga_link_get(p));
+}
+
 /* Push block p (the start of a slot of a small span of class sc) on this thread's list.
- * keyed: the class has room for the free key (≥ 16 bytes; the 8-byte class has not, and relies
- * on the head check here and the bit check when its blocks return to their span).
+ * keyed: the class has room for the free key (≥ 16 bytes). Every free block carries its mark —
+ * on a list, in a batch, or a slot of its span never handed out (mcentral marks a span's slots
+ * when it comes from the heap): the free key in word 1, or in the 8-byte class a link that
+ * decodes to a plausible block (mcache_tiny_looks_free). A free of a block that carries it is a
+ * second free, or a free of a slot never handed out: the slow path confirms and ends the program.
  * The key test reads only bytes 8..11: a program that just wrote the block's last byte (byte
  * 15 of a 16-byte block) would otherwise stall the load on store forwarding; a match on the
  * low half is confirmed on all 64 bits by the slow path.
@@ -290,9 +348,7 @@ GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed)
 	uint64_t key = ga_free_key;
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
-	/* Keyed classes: the key catches a second free of any listed block. The 8-byte class: only a
-	 * second free of the list head is caught here (the others when they go back to the span). */
-	if (GA_UNLIKELY(h->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : p == h->fl[sc].head))) {
+	if (GA_UNLIKELY(h->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : mcache_tiny_looks_free(p)))) {
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
 		return MCACHE_PUSH_SLOW;

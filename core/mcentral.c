@@ -3,8 +3,11 @@
 
 #include "arena.h"
 #include "check.h"
+#include "mcache.h"
 #include "mheap.h"
 #include "track.h"
+
+uintptr_t ga_link_limit;
 
 /* All zero but the locks' rank (an unlocked pthread mutex is all zero in glibc, and nothing here
  * needs a relocation), so a class's record is read from the file and costs memory only once the
@@ -63,6 +66,34 @@ static void list_remove(struct mcentral *c, struct mspan *s)
 	s->next = s->prev = NULL;
 }
 
+/* Raise ga_link_limit to the end of span s before any of its blocks is linked. */
+static void raise_link_limit(const struct mspan *s)
+{
+	uintptr_t old = __atomic_load_n(&ga_link_limit, __ATOMIC_RELAXED);
+	while (old < s->limit &&
+	       !__atomic_compare_exchange_n(&ga_link_limit, &old, s->limit, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Give every slot of a span fresh from the heap the mark of a free block (mcache_push): the free
+ * key in word 1, or in the 8-byte class a link (to NULL). A free of a slot never handed out then
+ * looks like a second free and ends the program instead of listing a block the span will hand
+ * out too. Written once per span from the heap (calloc zeroes its blocks itself). */
+static void mark_free_slots(struct mspan *s)
+{
+	raise_link_limit(s);
+	for (unsigned i = 0; i < s->nelems; i++) {
+		uint64_t *w = (uint64_t *)(s->objbase + i * s->elemsize);
+		if (s->spanclass > 3) {
+			ga_track_open(w + 1, 8);
+			w[1] = ga_free_key;
+			ga_track_close(w + 1, 8);
+		} else {
+			ga_link_set(w, NULL);
+		}
+	}
+}
+
 struct mspan *mcentral_cache_span(struct mcentral *c)
 {
 	ga_lock(&c->lock);
@@ -85,6 +116,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 	if (!s)
 		return NULL;
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
+	mark_free_slots(s);
 	s->incache = 1; /* not yet visible to anyone else: no lock needed */
 	if (ga_checking())
 		mspan_check(s);
@@ -123,12 +155,20 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 	struct mspan *to_release[8];
 	unsigned nrel = 0;
 	ga_lock(&c->lock);
+	uint8_t sc = spanclass_of(c);
+	void *from = NULL; /* the block whose link led to p */
 	while (n--) {
 		void *p = list;
-		list = ga_link_get(p);
 		struct mspan *s = span_of((uintptr_t)p);
-		GA_ASSERT(s && s->spanclass == spanclass_of(c) && mspan_is_slot_start(s, (uintptr_t)p),
-			  "block %p returned to mcentral %u", p, spanclass_of(c));
+		if (GA_UNLIKELY(!s || s->spanclass != sc || !mspan_is_slot_start(s, (uintptr_t)p)))
+			ga_corrupt_list(from, p); /* (a list's first block comes from goalloc's own records) */
+		list = ga_link_get(p);
+		from = p;
+		if (sc > 3) { /* the mark of a free slot (blocks freed by an orphaned thread lack it) */
+			ga_track_open((char *)p + 8, 8);
+			((uint64_t *)p)[1] = ga_free_key;
+			ga_track_close((char *)p + 8, 8);
+		}
 		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
 		uint64_t bit = 1ull << (i % 64);
 		unsigned w = (unsigned)(i / 64);
@@ -162,6 +202,20 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 	ga_unlock(&c->lock);
 	for (unsigned k = 0; k < nrel; k++)
 		mheap_free_span(to_release[k]);
+}
+
+int mcentral_slot_is_free(struct mcentral *c, struct mspan *s, void *p, int *never)
+{
+	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+	uint64_t bit = 1ull << (i % 64);
+	unsigned w = (unsigned)(i / 64);
+	ga_lock(&c->lock);
+	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	int handed = (s->allocBits[w] & bit) || (s->incache && i < fi);
+	int is_free = !handed || (s->freedBits[w] & bit);
+	ga_unlock(&c->lock);
+	*never = !handed;
+	return is_free;
 }
 
 int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)

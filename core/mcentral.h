@@ -40,6 +40,10 @@ GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
 /* Return n freed blocks (all of this span class) linked through their first word. Detects
  * double frees (the block is already free in its span). */
 GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
+/* Is block p (a slot of s, of c's class) free in its span: not allocated, or freed back to it?
+ * *never: its span counts it not allocated (a slot never handed out, or one whose free reached
+ * the span and was settled), rather than freed while the span was cached. */
+GA_HIDDEN int mcentral_slot_is_free(struct mcentral *c, struct mspan *s, void *p, int *never);
 /* Park a batch of n blocks (linked) in the transfer cache; 0 if it is full (then give them back
  * with mcentral_free_list). */
 GA_HIDDEN int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n);

@@ -4,7 +4,7 @@
  * A handler that calls malloc or free while its thread is in the middle of a list push or pop
  * must keep away from the thread's lists (it gets a mapping of its own; its frees are deferred;
  * see mcache_alloc_reentrant). The thread's busy flag says so. The slow paths raise it
- * themselves. The fast paths do not (GA_FAST_GUARD in core/mcache.h): instead, sigaction() and
+ * themselves. The fast paths do not (here_enter in core/mcache.h): instead, sigaction() and
  * the older interfaces below install ga_sig_trampoline in place of the program's handler, and the
  * trampoline raises busy around the handler when the interrupted instruction lies in goalloc's
  * own code. That costs the fast paths nothing; it costs a signal delivery a table load and a
@@ -84,22 +84,78 @@ static uintptr_t interrupted_ip(const void *ucv)
 #endif
 }
 
-/* Every program handler runs through here. busy is restored on return; a handler that leaves
- * by longjmp leaves it raised, and the thread then allocates the way a handler does (correct, but
- * slow), as it would have had the handler interrupted a slow path. */
+/* The handler about to run is on the alternate signal stack if its frame lies in the one the
+ * kernel reports in uc: then a record of it is live only for code on that stack. */
+static uintptr_t handler_stack_lo(const void *ucv, uintptr_t frame)
+{
+	const ucontext_t *uc = ucv;
+	uintptr_t lo = (uintptr_t)uc->uc_stack.ss_sp;
+	if (!(uc->uc_stack.ss_flags & SS_DISABLE) && frame - lo < uc->uc_stack.ss_size)
+		return lo;
+	return 0;
+}
+
+/* Records of handlers that left by longjmp are dead: every code that runs now is above them on
+ * their stack, or on another stack. From the handler about to run (at frame `me`) every record
+ * that is not live is dead; they are folded into one dead record that keeps the busy value of
+ * the oldest, for mcache_busy_live to act on, so that a thread whose handlers keep leaving by
+ * longjmp does not fill the table. */
+static void fold_dead_records(struct mcache *c, uintptr_t me)
+{
+	uint32_t n = c->nsig;
+	if (n == 0 || c->sig_checking)
+		return;
+	if (n > MCACHE_SIGFRAMES) { /* (records past the table are nested in its last one) */
+		if (!mcache_sigframe_dead(&c->sig[MCACHE_SIGFRAMES - 1], me))
+			return;
+		n = MCACHE_SIGFRAMES;
+	}
+	uint32_t k = n;
+	while (k && mcache_sigframe_dead(&c->sig[k - 1], me))
+		k--;
+	if (k == n)
+		return;
+	c->sig[k].frame = 0; /* (dead from anywhere; saved_busy is the oldest's) */
+	c->sig[k].lo = 0;
+	ga_compiler_barrier();
+	c->nsig = k + 1;
+}
+
+/* Every program handler runs through here. busy is raised around the handler when it interrupted
+ * goalloc's own code; while busy is raised the handler's frame is recorded (struct
+ * mcache_sigframe), so that if the handler leaves by longjmp instead of returning, goalloc can
+ * later tell that busy was left behind (mcache_busy_live) rather than take the re-entrant path
+ * for good. */
 static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
 {
 	uint64_t h = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
 	struct mcache *c = &ga_mcache;
-	uint32_t busy = c->busy;
-	if (interrupted_ip(uc) - text_lo < text_hi - text_lo)
-		c->busy = 1;
+	volatile uintptr_t canary;
+	uintptr_t me = (uintptr_t)&canary;
+	uint32_t busy = c->busy, depth = c->nsig;
+	if (!busy && interrupted_ip(uc) - text_lo < text_hi - text_lo)
+		c->busy = MCACHE_BUSY_SIGNAL;
+	if (c->busy) {
+		fold_dead_records(c, me);
+		depth = c->nsig;
+		if (depth < MCACHE_SIGFRAMES) {
+			struct mcache_sigframe *f = &c->sig[depth];
+			canary = me ^ ga_free_key;
+			f->frame = me;
+			f->lo = handler_stack_lo(uc, me);
+			f->canary = me ^ ga_free_key;
+			f->saved_busy = busy;
+		}
+		ga_compiler_barrier();
+		c->nsig = depth + 1;
+	}
 	ga_compiler_barrier();
 	if (h & SIG_USER_INFO)
 		((void (*)(int, siginfo_t *, void *))(uintptr_t)(h & ~SIG_USER_INFO))(sig, info, uc);
 	else
 		((void (*)(int))(uintptr_t)h)(sig);
 	ga_compiler_barrier();
+	c->nsig = depth;
 	c->busy = busy;
 }
 

@@ -218,9 +218,9 @@ static void *df_block;
 static void double_free_child(void)
 {
 	struct mcentral *c = &ga_central[GA_SPANCLASS(6, 0)];
-	*(void **)df_block = NULL;
+	ga_link_set(df_block, NULL);
 	mcentral_free_list(c, df_block, 1);
-	*(void **)df_block = NULL;
+	ga_link_set(df_block, NULL);
 	mcentral_free_list(c, df_block, 1);
 }
 
@@ -236,8 +236,8 @@ static void test_mcentral(void)
 		blocks[n++] = (void *)(s->objbase + i * s->elemsize);
 	ok(n == 128, "all 128 slots handed out");
 	/* Two frees while cached land in freedBits; uncaching settles them. */
-	*(void **)blocks[3] = blocks[7];
-	*(void **)blocks[7] = NULL;
+	ga_link_set(blocks[3], blocks[7]);
+	ga_link_set(blocks[7], NULL);
 	mcentral_free_list(c, blocks[3], 2);
 	ok(s->allocBits[0] == 0 && (s->freedBits[0] & (1ull << 3 | 1ull << 7)), "frees to a cached span are recorded aside");
 	mcentral_uncache_span(c, s);
@@ -251,7 +251,7 @@ static void test_mcentral(void)
 	/* Free everything (uncached): full → partial → empty; the empty span is kept as the class's
 	 * one spare, a second empty span is given back to the heap. */
 	for (unsigned i = 0; i < 128; i++)
-		*(void **)blocks[i] = i + 1 < 128 ? blocks[i + 1] : NULL;
+		ga_link_set(blocks[i], i + 1 < 128 ? blocks[i + 1] : NULL);
 	mcentral_free_list(c, blocks[0], 128);
 	ok(s->allocCount == 0 && s->list == MSPAN_LIST_PARTIAL && c->npartial == 1, "empty span kept as the spare");
 	df_block = blocks[5];
@@ -262,7 +262,7 @@ static void test_mcentral(void)
 	void *one = (void *)(u->objbase + mspan_next_free_index(u) * u->elemsize);
 	mcentral_uncache_span(c, t); /* empty, no other partial: stays as spare */
 	mcentral_uncache_span(c, u); /* one block: partial */
-	*(void **)one = NULL;
+	ga_link_set(one, NULL);
 	uintptr_t ubase = u->base;
 	mcentral_free_list(c, one, 1); /* u becomes empty while t is the spare: u goes back */
 	ok(span_of(ubase) == NULL, "a second empty span is given back to the heap");
@@ -279,7 +279,7 @@ static void test_transfer_cache(void)
 		blocks[n++] = (void *)(s->objbase + i * s->elemsize);
 	mcentral_uncache_span(c, s);
 	for (unsigned i = 0; i < 64; i++)
-		*(void **)blocks[i] = (i % 8 == 7) ? NULL : blocks[i + 1];
+		ga_link_set(blocks[i], (i % 8 == 7) ? NULL : blocks[i + 1]);
 	int parked = 1;
 	for (unsigned b = 0; b < 8; b++)
 		parked &= mcentral_put_batch(c, blocks[b * 8], 8);
