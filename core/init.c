@@ -72,10 +72,16 @@ static uint64_t random_key(void)
  * where their holders may not exist) in the reverse order. */
 void ga_lock_all(void)
 {
+#ifdef GA_DEBUG
+	ga_witness_all_begin(); /* (the only place a thread holds several mcentral locks) */
+#endif
 	threads_fork_prepare();
 	mcache_fork_prepare();
 	mcentral_fork_prepare();
 	mheap_fork_prepare();
+#ifdef GA_DEBUG
+	ga_witness_all_end();
+#endif
 }
 
 void ga_unlock_all(void)
