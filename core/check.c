@@ -6,6 +6,7 @@
 
 #include "fmt.h"
 #include "lock.h"
+#include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
 #include "options.h"
@@ -52,6 +53,9 @@ uint64_t ga_check_spans_seen(void)
 void ga_check_heap(void)
 {
 	ga_lock_all();
+	struct mcache *c = &ga_mcache; /* (this thread's own: no other thread writes it) */
+	if (c->state == MCACHE_LIVE && !c->busy)
+		mcache_check(c);
 	uint64_t n = mheap_check();
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
 		mcentral_check(&ga_central[sc]);

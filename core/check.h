@@ -42,9 +42,9 @@ GA_HIDDEN __attribute__((noreturn)) void ga_check_field(uintptr_t span, const ch
 /* Is GOALLOC_CHECK on? */
 GA_HIDDEN int ga_checking(void);
 /* Verify the whole heap — arenas and page maps, every span's layout and page entries, every
- * mcentral with its spans and transfer batches — with every lock held (taken in rank order, as
- * fork does). Spans that threads' caches hold are checked only where their owners do not write
- * them (layout and pages). Returns when everything holds. */
+ * mcentral with its spans and transfer batches, the calling thread's cache — with every lock
+ * held (taken in rank order, as fork does). Spans that other threads' caches hold are checked
+ * only where their owners do not write them (layout and pages). Returns when everything holds. */
 GA_HIDDEN void ga_check_heap(void);
 /* In-use spans the last ga_check_heap verified (for the report at exit). */
 GA_HIDDEN uint64_t ga_check_spans_seen(void);

@@ -91,10 +91,16 @@ static uint64_t random_link_key(void)
  * where their holders may not exist) in the reverse order. */
 void ga_lock_all(void)
 {
+#ifdef GA_DEBUG
+	ga_witness_all_begin(); /* (the only place a thread holds several mcentral locks) */
+#endif
 	threads_fork_prepare();
 	mcache_fork_prepare();
 	mcentral_fork_prepare();
 	mheap_fork_prepare();
+#ifdef GA_DEBUG
+	ga_witness_all_end();
+#endif
 }
 
 void ga_unlock_all(void)
@@ -160,18 +166,14 @@ __attribute__((constructor)) static void ga_constructor(int argc, char **argv, c
 	open_report_fd();
 }
 
-/* GOALLOC_CHECK: the exiting thread's cache and the whole heap verified (check.h), reported
+/* GOALLOC_CHECK: the whole heap and the exiting thread's cache verified (check.h), reported
  * with the statistics. */
 __attribute__((destructor)) static void ga_destructor(void)
 {
 	if (atomic_load(&ga_inited) != 2)
 		return;
-	if (ga_option(GA_OPT_CHECK)) {
-		struct mcache *c = &ga_mcache;
-		if (c->state == MCACHE_LIVE && !c->busy)
-			mcache_check(c);
+	if (ga_option(GA_OPT_CHECK))
 		ga_check_heap();
-	}
 	if (ga_option(GA_OPT_STATS)) {
 		int fd = report_fd >= 0 ? report_fd : 2;
 		stats_print(fd);

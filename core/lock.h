@@ -2,11 +2,12 @@
  * contention, and ThreadSanitizer understands it.
  *
  * Every lock has a rank, and the ranks give the one lock order: a thread may take a lock only
- * if its rank is above the rank of every lock it holds. Locks of one rank (the mcentrals) are
- * taken in address order, which is their index order. ga_lock_all (init.c: fork's prepare
- * handler, and ga_check_heap) takes every lock in exactly this order; ga_unlock_all and fork's
- * child handler release or reset them in the reverse order. Built with -DGA_DEBUG, each ga_lock checks the order against
- * the locks this thread holds (the witness, lock.c) and ends the program on a violation. */
+ * if its rank is above the rank of every lock it holds. Several locks of one rank (the
+ * mcentrals) are held only by ga_lock_all, which takes them in address order, their index order.
+ * ga_lock_all (init.c: fork's prepare handler, and ga_check_heap) takes every lock in exactly
+ * this order; ga_unlock_all and fork's child handler release or reset them in the reverse order.
+ * Built with -DGA_DEBUG, each ga_lock checks the order against the locks this thread holds (the
+ * witness, lock.c) and ends the program on a violation. */
 #ifndef GA_LOCK_H
 #define GA_LOCK_H
 #include <pthread.h>
@@ -21,7 +22,7 @@ enum ga_lock_rank {
 			      refills from an mcentral, which may take the mheap lock */
 	GA_RANK_MCENTRAL,  /* ga_central[0 .. 135], in index order; at run time a thread holds at
 			      most one (each mcentral function releases its lock before it calls the
-			      mheap), only ga_lock_all takes them all */
+			      mheap), only ga_lock_all takes them all (the witness checks both) */
 	GA_RANK_SCAVENGER, /* reserved: the scavenger's state, held while it asks the mheap for pages */
 	GA_RANK_MHEAP,     /* the page heap, with the metadata it owns: arena records, the arena index
 			      and the fixalloc span records have no lock of their own (mheap.c) */
@@ -51,6 +52,11 @@ GA_HIDDEN void ga_witness_acquire(const ga_lock_t *l);
 GA_HIDDEN void ga_witness_acquired(const ga_lock_t *l);
 GA_HIDDEN void ga_witness_release(const ga_lock_t *l);
 GA_HIDDEN void ga_witness_forget(const ga_lock_t *l);
+/* Between these two, this thread may take several locks of one rank (in address order); at any
+ * other time a second lock of a rank it holds is a violation: no code path holds two mcentral
+ * locks but ga_lock_all. */
+GA_HIDDEN void ga_witness_all_begin(void);
+GA_HIDDEN void ga_witness_all_end(void);
 #endif
 
 static inline void ga_lock(ga_lock_t *l)

@@ -48,6 +48,13 @@ static void mcentral_descending(void)
 	ga_lock(&ga_central[7].lock);
 }
 
+/* In index order, but outside ga_lock_all: no code path holds two mcentral locks. */
+static void mcentral_two(void)
+{
+	ga_lock(&ga_central[7].lock);
+	ga_lock(&ga_central[20].lock);
+}
+
 static void taken_twice(void)
 {
 	ga_lock(&orphan_like);
@@ -72,7 +79,7 @@ int main(void)
 	char msg[1024];
 	int st;
 
-	plan(12);
+	plan(13);
 	st = die_with(mcentral_then_orphan, msg, sizeof msg);
 	ok(died_of_abort(st), "an mcentral lock then the orphan cache's: the witness aborts");
 	ok(strstr(msg, "lock order violation") && strstr(msg, "taking orphan cache lock") &&
@@ -88,6 +95,10 @@ int main(void)
 	st = die_with(mcentral_descending, msg, sizeof msg);
 	ok(died_of_abort(st) && strstr(msg, "taking mcentral lock") && strstr(msg, "while holding mcentral lock"),
 	   "two mcentral locks against index order: aborts naming both: %s", msg);
+
+	st = die_with(mcentral_two, msg, sizeof msg);
+	ok(died_of_abort(st) && strstr(msg, "taking mcentral lock") && strstr(msg, "while holding mcentral lock"),
+	   "two mcentral locks in index order outside ga_lock_all: aborts: %s", msg);
 
 	st = die_with(taken_twice, msg, sizeof msg);
 	ok(died_of_abort(st), "one lock taken twice by a thread: aborts");
