@@ -3,10 +3,8 @@
  * See mcache.h. */
 #include "mcache.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "arena.h"
 #include "check.h"
@@ -475,66 +473,6 @@ static void *alloc_orphan(struct mcache *c, uint8_t sc)
 	return p;
 }
 
-/* A signal handler that called malloc while this thread was inside goalloc must not touch the
- * interrupted lists nor wait for a lock the thread may hold. It gets a mapping of its own (mmap and
- * munmap are async-signal-safe), recorded in a small lock-free table so free(), realloc() and
- * malloc_usable_size() recognise it. Each block has a 16-byte header holding its size. */
-#define EMERGENCY_SLOTS 1024
-static _Atomic uintptr_t emergency_maps[EMERGENCY_SLOTS];
-
-void *mcache_alloc_reentrant(struct mcache *c, size_t size)
-{
-	(void)c;
-	size_t len = ga_align_up(size + 16, 4096);
-	if (len < size)
-		return NULL;
-	int saved = errno;
-	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	errno = saved;
-	if (m == MAP_FAILED)
-		return NULL;
-	for (unsigned i = 0; i < EMERGENCY_SLOTS; i++) {
-		uintptr_t none = 0;
-		if (atomic_compare_exchange_strong(&emergency_maps[i], &none, (uintptr_t)m)) {
-			*(size_t *)m = size;
-			return m + 16;
-		}
-	}
-	munmap(m, len);
-	errno = saved;
-	return NULL;
-}
-
-static _Atomic uintptr_t *emergency_slot(const void *p)
-{
-	uintptr_t m = (uintptr_t)p - 16;
-	if ((uintptr_t)p % 4096 != 16)
-		return NULL;
-	for (unsigned i = 0; i < EMERGENCY_SLOTS; i++)
-		if (atomic_load_explicit(&emergency_maps[i], memory_order_acquire) == m)
-			return &emergency_maps[i];
-	return NULL;
-}
-
-size_t mcache_reentrant_size(const void *p)
-{
-	return emergency_slot(p) ? *(const size_t *)((const char *)p - 16) : 0;
-}
-
-int mcache_free_reentrant(void *p)
-{
-	_Atomic uintptr_t *slot = emergency_slot(p);
-	if (!slot)
-		return 0;
-	char *m = (char *)p - 16;
-	size_t len = ga_align_up(*(size_t *)m + 16, 4096);
-	atomic_store(slot, 0);
-	int saved = errno;
-	munmap(m, len);
-	errno = saved;
-	return 1;
-}
-
 static void drain_deferred(struct mcache *c)
 {
 	if (GA_LIKELY(!atomic_load_explicit(&c->deferred, memory_order_relaxed)))
@@ -577,8 +515,10 @@ static void set_head(struct mcache_list *l, void *p, void *n)
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 {
 	if (c->busy) {
-		if (mcache_busy_live(c))
-			return mcache_alloc_reentrant(c, size);
+		if (mcache_busy_live(c)) { /* the class's size: a multiple of any alignment it was chosen for */
+			size_t csize = ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
+			return mcache_alloc_reentrant(c, csize > size ? csize : size);
+		}
 		void *p = mcache_pop(mcache_here(), sc); /* (busy was left behind, now lowered) */
 		if (p)
 			return p;

@@ -12,6 +12,7 @@
 #ifndef GA_MCACHE_H
 #define GA_MCACHE_H
 #include "ga.h"
+#include "emergency.h"
 #include "mspan.h"
 #include "track.h"
 
@@ -166,11 +167,25 @@ GA_HIDDEN void mcache_large_free(struct mcache *c, struct mspan *s);
 GA_HIDDEN void mcache_large_drain_for(struct mcache *c, uint32_t npages);
 /* Give every large span this thread keeps back to the mheap (busy raised; malloc_trim). */
 GA_HIDDEN void mcache_large_drain(struct mcache *c);
-/* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a mapping
- * of its own, no lock taken. free/usable size recognise such blocks with the two below. */
-GA_HIDDEN void *mcache_alloc_reentrant(struct mcache *c, size_t size);
-GA_HIDDEN int mcache_free_reentrant(void *p);     /* 1 if p was such a block (now unmapped) */
-GA_HIDDEN size_t mcache_reentrant_size(const void *p); /* its size, or 0 if p is not one */
+/* malloc from a signal handler that interrupted this thread inside goalloc (busy set): a block
+ * of the emergency reserve (emergency.h), no lock taken and, but for its first use in the
+ * process or a full reserve, no system call. free/usable size recognise such blocks with the two
+ * below. */
+GA_INLINE void *mcache_alloc_reentrant(struct mcache *c, size_t size)
+{
+	(void)c;
+	return emergency_alloc(size);
+}
+/* 1 if p was such a block (now given back), 0 if it is none */
+GA_INLINE int mcache_free_reentrant(void *p)
+{
+	return emergency_free(p);
+}
+/* its usable size, or 0 if p is not one */
+GA_INLINE size_t mcache_reentrant_size(const void *p)
+{
+	return emergency_size(p);
+}
 GA_HIDDEN void mcache_thread_exit(void *arg);
 /* Verifier (check.h) of this thread's cache c: each free list holds cap − room blocks, each the
  * start of a slot of its class in an in-use span, the list ending there; each span it caches

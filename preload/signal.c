@@ -2,7 +2,7 @@
  * behind a trampoline that tells goalloc whether the handler interrupted it.
  *
  * A handler that calls malloc or free while its thread is in the middle of a list push or pop
- * must keep away from the thread's lists (it gets a mapping of its own; its frees are deferred;
+ * must keep away from the thread's lists (it gets a block of the emergency reserve; its frees are deferred;
  * see mcache_alloc_reentrant). The thread's busy flag says so. The slow paths raise it
  * themselves. The fast paths do not (here_enter in core/mcache.h): instead, sigaction() and
  * the older interfaces below install ga_sig_trampoline in place of the program's handler, and the

@@ -12,6 +12,7 @@
 #include "mheap.h"
 #include "mspan.h"
 #include "tap.h"
+#include "track.h"
 
 #define SC GA_SPANCLASS(6, 0) /* 64 B, 128 slots */
 static struct mcentral *central = &ga_central[SC];
@@ -31,7 +32,7 @@ static void setup(void)
 		void *p = (void *)(cached->objbase + k * cached->elemsize);
 		if (i < 4) {
 			parked[i] = p;
-			*(void **)p = i ? parked[i - 1] : NULL;
+			ga_link_set(p, i ? parked[i - 1] : NULL);
 		}
 	}
 	mcentral_put_batch(central, parked[3], 4);
@@ -88,7 +89,7 @@ static void bad_batch(void)
 
 static void bad_batch_block(void)
 {
-	*(void **)parked[1] = (char *)parked[0] + 8; /* not a slot start */
+	ga_link_set(parked[1], (char *)parked[0] + 8); /* not a slot start */
 	ga_check_heap();
 }
 
