@@ -24,7 +24,6 @@ static __thread uint8_t my_stripe;
  * it in; len is valid while block holds an address. maps_live counts entries with an address,
  * so that a pointer of no kind (a glibc chunk freed after the preload) is told apart without a
  * scan while no fallback mapping exists. */
-#define EMERGENCY_MAPS 1024
 #define CLAIMED ((uintptr_t)1)
 static struct {
 	_Atomic uintptr_t block;

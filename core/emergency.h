@@ -23,6 +23,7 @@
 #ifndef GA_EMERGENCY_H
 #define GA_EMERGENCY_H
 #include "ga.h"
+#include "tunables.h"
 
 /* Slot sizes 16 << k for bin k < EMERGENCY_BINS: 16 bytes .. 32 KiB. */
 #define EMERGENCY_BINS 12
@@ -31,9 +32,7 @@
  * (the region is aligned to it), so every slot is aligned to its size: a request whose size is
  * a multiple of an alignment ≤ 32 KiB gets a block so aligned. Slots per bin: that many bytes'
  * worth, at most 64 (one bitmap word). Only the pages of slots ever used are resident. */
-#define EMERGENCY_BIN_BYTES ((size_t)32 << 10)
 #define EMERGENCY_STRIPE_BYTES (EMERGENCY_BINS * EMERGENCY_BIN_BYTES)
-#define EMERGENCY_STRIPES 16
 #define EMERGENCY_REGION_BYTES (EMERGENCY_STRIPES * EMERGENCY_STRIPE_BYTES)
 
 /* One stripe's bitmaps: bit i of used[k] set = slot i of bin k is handed out. Changed only by

@@ -2,8 +2,8 @@
 #include "fixalloc.h"
 
 #include "os.h"
+#include "tunables.h"
 
-#define FIXALLOC_CHUNK (64 * 1024)
 
 void fixalloc_init(struct fixalloc *f, size_t size)
 {

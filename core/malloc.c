@@ -287,21 +287,8 @@ size_t block_usable_size(void *p)
 
 /* ---- realloc ---------------------------------------------------------------------------- */
 
-/* Pages that realloc leaves behind in runs of at least this many bytes (a big block it copied
- * elsewhere, or the tail of one it shrank) go back to the OS at once: they read as zero, and cost
- * page faults when next handed out. Below this the faults cost more than the memory is worth: at
- * 256 KiB the strbuild workload (strings grown to ≤ 1 MiB) peaked lower in RSS but took twice
- * the time, with 14 times the page faults (README, Performance). */
-#ifndef GA_REALLOC_RELEASE_MIN
-#define GA_REALLOC_RELEASE_MIN ((size_t)1 << 20)
-#endif
-/* Large blocks of at least this many bytes that realloc has to move have their pages moved
- * (mremap) rather than copied; the old range then reads as zero. On strbuild, 512 KiB lowered
- * peak RSS in the same time; 256 KiB lowered it a little more but cost time in the moves'
- * system calls and page faults (README, Performance). */
-#ifndef GA_REALLOC_MOVE_MIN
-#define GA_REALLOC_MOVE_MIN ((size_t)512 << 10)
-#endif
+/* The thresholds at which realloc gives pages back or moves them (GA_REALLOC_RELEASE_MIN,
+ * GA_REALLOC_MOVE_MIN, GA_REALLOC_SHRINK_DIV) are in tunables.h. */
 
 /* realloc of a large block to n > 32 KiB bytes without moving it: shrink (giving back the tail
  * when it halves) or grow into free pages that follow it. NULL if it has to move. */
@@ -310,7 +297,7 @@ GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t
 	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages > UINT32_MAX)
 		return NULL;
-	if (npages <= s->npages && npages > s->npages / 2)
+	if (npages <= s->npages && npages > s->npages / GA_REALLOC_SHRINK_DIV)
 		return p;
 	struct mcache *c = &ga_mcache;
 	if (mcache_busy(c))

@@ -32,6 +32,7 @@
 #include "mcache.h"
 #include "mspan.h"
 #include "track.h"
+#include "tunables.h"
 
 /* The largest alignment served (larger ones get NULL and ENOMEM): 1 GiB, the largest page size
  * of x86-64 and so the largest alignment hardware gives a reason to ask for. A span placed at a
@@ -118,9 +119,9 @@ GA_INLINE void *ga_malloc(size_t n)
 	return p;
 }
 
-/* Zero the first n ≤ 64 bytes of a block of malloc(n)'s class, in 8- or 16-byte stores that may
- * run to the class size (n ≤ 8: the 8-byte class; otherwise classes are multiples of 16). Not a
- * memset call: at these sizes the call costs more than the stores; at a few hundred bytes
+/* Zero the first n ≤ GA_CALLOC_INLINE_MAX bytes of a block of malloc(n)'s class, in 8- or
+ * 16-byte stores that may run to the class size (n ≤ 8: the 8-byte class; otherwise classes are
+ * multiples of 16). Not a memset call: at these sizes the call costs more than the stores; at a few hundred bytes
  * glibc's memset is faster than a loop. (The empty asm keeps the compiler from turning the loop
  * back into that call.) */
 GA_INLINE void zero_small(void *p, size_t n)
@@ -145,7 +146,7 @@ GA_INLINE void *ga_calloc_small(size_t n)
 	void *p = next_free_fast(ga_malloc_sc[n]);
 	if (GA_UNLIKELY(!p))
 		return malloc_zeroed(n);
-	if (n <= 64)
+	if (n <= GA_CALLOC_INLINE_MAX)
 		zero_small(p, n);
 	else
 		memset(p, 0, n);

@@ -22,20 +22,17 @@ void ga_corrupt_list(const void *block, const void *link)
 	ga_fatal("corrupted free list: free block %p links to %p", block, link);
 }
 
-/* Free-list bound per span class: about 64 KiB worth of blocks, at least 4, at most 512.
- * A thread therefore holds a bounded amount in free lists (at most ~4 MiB summed over the
- * classes malloc uses, in practice the few it needs), whatever it frees. Measured against 128 KiB
- * (median of 7): the producer/consumer workload peaks at 16.3 instead of 18.9 MiB RSS, in the
- * same time; batches of 10,000 malloc+free in random order run level (10.7 vs 10.8 ns per
- * pair), as do the other workloads. (Before an overflowing list kept only MCACHE_TRIM_KEEP
- * blocks, 64 KiB cost those batches ~25 %: more overflows, each with a long walk.) */
+/* Free-list bound per span class: MCACHE_LIST_BYTES worth of blocks, clamped to
+ * [MCACHE_LIST_MIN, MCACHE_LIST_MAX] (tunables.h). A thread therefore holds a bounded amount in
+ * free lists (at most ~4 MiB summed over the classes malloc uses, in practice the few it needs),
+ * whatever it frees. */
 static uint32_t list_cap(uint8_t sc)
 {
 	unsigned size = ga_class_to_size[GA_SPANCLASS_SIZECLASS(sc)];
 	if (!size)
 		return 0;
-	uint32_t cap = 65536 / size;
-	return cap < 4 ? 4 : cap > 512 ? 512 : cap;
+	uint32_t cap = MCACHE_LIST_BYTES / size;
+	return cap < MCACHE_LIST_MIN ? MCACHE_LIST_MIN : cap > MCACHE_LIST_MAX ? MCACHE_LIST_MAX : cap;
 }
 
 /* Change a list's bound, keeping its blocks: room moves by as much as the bound. */
@@ -98,8 +95,8 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap
  * (or the full bound if that is smaller). */
 static uint32_t freeonly_cap(uint8_t sc)
 {
-	uint32_t full = list_cap(sc), cap = full / 8;
-	return cap >= 16 ? cap : full < 16 ? full : 16;
+	uint32_t full = list_cap(sc), cap = full / MCACHE_FREEONLY_DIV;
+	return cap >= MCACHE_FREEONLY_MIN ? cap : full < MCACHE_FREEONLY_MIN ? full : MCACHE_FREEONLY_MIN;
 }
 
 /* List sc went over its bound. Normally keep MCACHE_TRIM_KEEP blocks and park the rest. But a
@@ -113,10 +110,10 @@ static void trim_list(struct mcache *c, uint8_t sc)
 	if (handed != c->nmalloc_at_overflow[sc]) {
 		c->nmalloc_at_overflow[sc] = handed;
 		c->freeonly_overflows[sc] = 0;
-	} else if (c->freeonly_overflows[sc] < 2) {
+	} else if (c->freeonly_overflows[sc] < MCACHE_FREEONLY_OVERFLOWS) {
 		c->freeonly_overflows[sc]++;
 	}
-	if (c->freeonly_overflows[sc] >= 2)
+	if (c->freeonly_overflows[sc] >= MCACHE_FREEONLY_OVERFLOWS)
 		flush_list(c, sc, 0, freeonly_cap(sc), 1);
 	else
 		flush_list(c, sc, c->fl[sc].cap / 2 < MCACHE_TRIM_KEEP ? c->fl[sc].cap / 2 : MCACHE_TRIM_KEEP,
@@ -140,7 +137,7 @@ static void large_evict(struct mcache *c, unsigned i)
 
 struct mspan *mcache_large_take(struct mcache *c, uint32_t npages, uint8_t spanclass, int growing)
 {
-	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / 4;
+	uint32_t maxpages = growing ? UINT32_MAX : npages + npages / MCACHE_LARGE_SLACK_DIV;
 	for (unsigned i = c->nlarge; i-- > 0;) {
 		struct mspan *s = c->large[i];
 		if (s->spanclass != spanclass || s->npages < npages || s->npages > maxpages)
@@ -426,9 +423,9 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 {
 	struct mspan *s = c->alloc[sc];
 	struct mcache_list *l = &c->fl[sc];
-	int32_t n = (int32_t)(l->cap / 4);
-	if (n > 32)
-		n = 32;
+	int32_t n = (int32_t)(l->cap / MCACHE_CARVE_DIV);
+	if (n > MCACHE_CARVE_MAX)
+		n = MCACHE_CARVE_MAX;
 	if (n > l->room)
 		n = l->room;
 	void *first = NULL, *last = NULL; /* kept in address order: handed out ascending */

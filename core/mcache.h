@@ -14,13 +14,14 @@
 #include "ga.h"
 #include "emergency.h"
 #include "mspan.h"
+#include "tunables.h"
 #include "track.h"
 
 enum { MCACHE_NONE = 0, MCACHE_LIVE = 1, MCACHE_DEAD = 2 };
 
-/* One free list per span class. head and room share a struct (and a cache line): measured, a
- * malloc+free loop runs ~40 % slower with head[] and room[] as separate arrays, although that
- * form takes fewer instructions. The blocks a thread handed out are not counted on the fast
+/* One free list per span class. head and room share a struct (and a cache line) on purpose:
+ * separate head[] and room[] arrays take fewer instructions but run slower (docs/tuning.md). The
+ * blocks a thread handed out are not counted on the fast
  * path; they follow from the other counters:
  *   (blocks handed out) = nmalloc_base[sc] + nfree[sc] − (fl[sc].cap − fl[sc].room)
  * where nmalloc_base counts what reaches or leaves the list other than by malloc and free: +1 per
@@ -33,15 +34,6 @@ struct mcache_list {
 	uint32_t cap; /* list bound; 0 until the cache is set up (so the first free takes the slow
 			 path, which sets it up) and again after the thread's cache is released */
 };
-
-/* Blocks a list keeps when it goes over its bound (the rest are parked as one batch). Finding
- * where to cut is a walk down the list, and the blocks there were freed long ago when a thread
- * frees many classes in turn: each step is a cache miss, one after the other. Keeping half the
- * list (up to 256 blocks) made that walk a tenth of the time of 10,000 frees in random order
- * over 16..512 bytes; keeping 16 took such a batch of malloc+free pairs from 12.0 to 10.2 ns
- * per pair (median of 9, tcmalloc 10.0). A thread that swings around the bound still takes or
- * parks a batch at most once per 16 calls. */
-#define MCACHE_TRIM_KEEP 16u
 
 GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 {
@@ -79,7 +71,7 @@ struct mcache {
 	void *_Atomic deferred; /* blocks freed by a signal handler while busy; drained later */
 	/* Freed large spans kept for reuse (MSPAN_CACHED), at most MCACHE_LARGE_BYTES in all
 	 * (mcache_large_bytes). Their needzero is stale: whoever takes one for calloc sets it. */
-	struct mspan *large[8]; /* [0, nlarge): oldest first */
+	struct mspan *large[MCACHE_LARGE_SLOTS]; /* [0, nlarge): oldest first */
 	uint32_t nlarge;
 	/* Bytes of large blocks this thread took from the mheap, minus those it gave back to it, plus
 	 * what realloc grew or shrank in place. The spans in large[] are counted in it (a free that
@@ -244,8 +236,7 @@ GA_INLINE mcache_here_t *mcache_here(void)
 /* The fast paths store nothing for the re-entry guard; they only test busy. In the preloaded
  * library every handler the program installs runs behind preload/signal.c's trampoline, which
  * raises busy for the handler's duration when the instruction it interrupted is goalloc's own
- * code (measured: storing busy on the fast paths made malloc+free pairs and single-thread churn
- * ~9 % slower). Builds without the trampoline (the unit tests, the goalloc_* build that the
+ * code (storing busy on the fast paths made them measurably slower: docs/tuning.md). Builds without the trampoline (the unit tests, the goalloc_* build that the
  * ThreadSanitizer tests link) run the same fast paths: there a handler that allocates while it
  * interrupts one is not detected, as with a handler installed by a raw rt_sigaction system call.
  * The slow paths raise busy themselves in every build (mcache_enter): they call into libc, where
@@ -378,15 +369,12 @@ GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed)
 /* Large blocks, the common case of a malloc/free loop of one size (inside the guard:
  * mcache_fast_enter): take the most recently freed span if it has exactly npages pages, or push
  * a freed span while there is room. Anything else goes to mcache_large_take/mcache_large_keep. */
-#define MCACHE_LARGE_SLOTS 8
-#define MCACHE_LARGE_BYTES (4u << 20)
 
 /* The stack itself: remove entry i, or push s as CACHED. Its bytes are summed when needed
  * rather than kept in a field, a cached span's needzero is set when it is taken for calloc
  * (mcache_large_take), not when it is pushed, and a span on it still counts in large_held: five
  * stores fewer per malloc+free pair of a large block, for a loop over at most 8 entries on a
- * free. Measured (median of 10 runs): 64 KiB and 1 MiB pairs 11.1 -> 9.6 ns for the first three.
- * On this machine stores, more than instructions, set the pace. */
+ * free (docs/tuning.md has what that measured). */
 GA_INLINE uint64_t mcache_large_bytes(const struct mcache *c)
 {
 	uint64_t bytes = 0;

@@ -127,7 +127,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
  * around a span boundary does not map and unmap pages every time; give the rest back. */
 static int should_release(struct mcentral *c)
 {
-	return c->npartial > 0;
+	return c->npartial >= MCENTRAL_KEEP_PARTIAL;
 }
 
 void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
@@ -152,7 +152,7 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 
 void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 {
-	struct mspan *to_release[8];
+	struct mspan *to_release[MCENTRAL_RELEASE_MAX];
 	unsigned nrel = 0;
 	ga_lock(&c->lock);
 	uint8_t sc = spanclass_of(c);
@@ -191,7 +191,7 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		}
 		if (s->allocCount == 0) {
 			list_remove(c, s);
-			if (should_release(c) && nrel < 8) {
+			if (should_release(c) && nrel < MCENTRAL_RELEASE_MAX) {
 				to_release[nrel++] = s;
 				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
 			} else {

@@ -7,12 +7,11 @@
 #include "ga.h"
 #include "lock.h"
 #include "mspan.h"
+#include "tunables.h"
 
 /* Transfer cache (tcmalloc's idea): whole batches of freed blocks, as the free lists threads
  * trimmed them, handed to the next thread that runs out — O(1) per batch instead of span work
  * per block. Listed blocks count as allocated in their spans, like blocks on a thread's list. */
-#define MCENTRAL_MAX_BATCHES 32
-#define MCENTRAL_BATCH_BYTES (512u << 10) /* per class: at most this much parked in batches */
 
 struct mcentral_batch {
 	void *head; /* blocks linked through their first word */

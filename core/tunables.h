@@ -89,13 +89,24 @@
 #define MCACHE_LARGE_SLACK_DIV 4
 #endif
 
-/* ---- Signal-handler allocations (mcache.c) ------------------------------------------------- */
+/* ---- Signal-handler allocations (emergency.h, emergency.c) -------------------------------- */
 
-/* Mappings a signal handler that interrupted goalloc may hold at once (each allocation is its
- * own mapping, recorded in a lock-free table that free() scans for pointers outside the arenas).
- * More slots cost that scan; when they run out such an allocation fails with NULL. */
-#ifndef EMERGENCY_SLOTS
-#define EMERGENCY_SLOTS 1024
+/* The reserve that serves malloc from a handler which interrupted goalloc: EMERGENCY_STRIPES
+ * stripes, each with one bin of EMERGENCY_BIN_BYTES per power-of-two slot size (16 B .. 32 KiB,
+ * at most 64 slots a bin: one bitmap word). More stripes let more threads' handlers allocate
+ * without trying each other's stripes; each costs address space (only slots ever used become
+ * resident). The bin size is also the largest alignment the reserve honours. */
+#ifndef EMERGENCY_STRIPES
+#define EMERGENCY_STRIPES 16
+#endif
+#ifndef EMERGENCY_BIN_BYTES
+#define EMERGENCY_BIN_BYTES ((size_t)32 << 10)
+#endif
+/* Past the reserve (a bigger request, or every slot taken), each allocation is a mapping of its
+ * own, recorded in a lock-free table of this many entries that free() scans for pointers outside
+ * the arenas. More entries cost that scan; when they run out such an allocation fails with NULL. */
+#ifndef EMERGENCY_MAPS
+#define EMERGENCY_MAPS 1024
 #endif
 
 /* ---- mcentral (mcentral.h, mcentral.c) ---------------------------------------------------- */

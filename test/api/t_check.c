@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 		diag("stderr: %.2000s", msg);
 	st = run_checked(argv, "uaf", msg, sizeof msg);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "a freed block's link overwritten: the program is stopped");
-	ok(strstr(msg, "goalloc: heap check failed: mcache") && strstr(msg, "(0x1234) is not a slot"),
+	/* (links are stored mangled, so the 0x1234 written decodes to another value: core/track.h) */
+	ok(strstr(msg, "goalloc: heap check failed: mcache") && strstr(msg, ") is not a slot of a span of class"),
 	   "when its thread's cache is verified at exit: %.300s", msg);
 	return done_testing();
 }
