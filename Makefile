@@ -80,7 +80,7 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 # The death tests hand the allocator bad pointers and sizes: the compiler must not drop or change
 # those calls.
 $(B)/test/api/t_death: TESTCFLAGS += -fno-builtin
-debug-tests: lib $(UNIT_BIN) $(API_BIN)
+debug-tests: lib $(UNIT_BIN) $(API_BIN) $(B)/fuzz/fuzz_ops
 debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" lib
 # Programs that test/faults/*.sh run (natively only: they set resource limits and inject faults).
@@ -141,7 +141,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC     := $(CORE_SRC) preload/malloc.c preload/foreign.c
 FUZZ_CFLAGS  := $(CSTD) -O2 -g $(WARN) -pthread -fsanitize=fuzzer,undefined \
 	-fno-sanitize-recover=undefined -DGOALLOC_DIRECT -DGOALLOC_NO_LIBC_NAMES \
-	-Itest -Ipreload -iquote core -I$(B)/gen
+	-Itest -Ipreload -iquote core -I$(B)/gen $(FLAVOUR_CFLAGS)
 $(B)/fuzz/fuzz_ops: test/fuzz/fuzz_ops.c $(FUZZ_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_ops.c $(FUZZ_SRC)

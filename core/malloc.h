@@ -104,11 +104,8 @@ GA_INLINE void *next_free_fast(uint8_t sc)
 	return p;
 }
 
-/* malloc(n): size → span class by table, then one pop from this thread's list. Compiled (gcc 12
- * -O2, x86-64) as goalloc_malloc: 22 instructions from entry to ret, 3 of them the signal
- * guard's load, test and branch and 3 the double-free key's clearing (class test, branch,
- * store); callgrind counts 75 per malloc(32)+free pair with its test loop
- * (scripts/callgrind-pairs.sh). */
+/* malloc(n): size → span class by table, then one pop from this thread's list (its instruction
+ * count, and what each part costs, beside the fast paths in mcache.h). */
 GA_INLINE void *ga_malloc(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
@@ -204,9 +201,8 @@ GA_INLINE void free_small(void *p, uintptr_t info, int keyed)
 }
 
 /* free(p): arena index → the page's class and phase → slot check → one push on this thread's
- * list. The mspan record itself is not read. Compiled (gcc 12 -O2, x86-64) as goalloc_free: 43
- * instructions from entry to ret — 16 to find the page's entry, 9 for the slot check (one
- * multiply), 3 for the signal guard, 4 for the double-free key, the rest the push and counts. */
+ * list. The mspan record itself is not read (instruction counts beside the fast paths in
+ * mcache.h). */
 GA_INLINE void ga_free(void *p)
 {
 	struct heap_arena *a = arena_of((uintptr_t)p);

@@ -135,7 +135,7 @@
 #define MCENTRAL_RELEASE_MAX 8
 #endif
 
-/* ---- realloc of large blocks (preload/malloc.c) ------------------------------------------- */
+/* ---- realloc of large blocks (malloc.c) -------------------------------------------------- */
 
 /* A shrinking large block stays where it is, pages and all, until it shrinks to half or less
  * (npages <= old npages / GA_REALLOC_SHRINK_DIV): shrinking by a little and growing back should
@@ -157,7 +157,7 @@
 #define GA_REALLOC_MOVE_MIN ((size_t)512 << 10)
 #endif
 
-/* ---- calloc (preload/malloc.c) ------------------------------------------------------------ */
+/* ---- calloc (malloc.h) ------------------------------------------------------------------- */
 
 /* calloc's fast path zeroes blocks up to this many bytes with inline 8-byte stores, larger ones
  * with memset: below it a call to memset costs more than the stores, above it memset's wide

@@ -26,13 +26,11 @@
 
 /* ---- malloc / free ------------------------------------------------------------------------ */
 
-/* 22 instructions from entry to ret (core/malloc.h, ga_malloc). */
 GA_EXPORT void *goalloc_malloc(size_t n)
 {
 	return ga_malloc(n);
 }
 
-/* 43 instructions from entry to ret (core/malloc.h, ga_free). */
 GA_EXPORT void goalloc_free(void *p)
 {
 	ga_free(p);
