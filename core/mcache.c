@@ -52,16 +52,6 @@ static void mcache_setup(struct mcache *c)
 
 /* ---- Returning blocks ------------------------------------------------------------------ */
 
-/* The block after p on a list, checked as a pop checks the new head (mcache_pop): the walks
- * below may reach a link no pop has looked at yet. */
-static void *checked_next(void *p)
-{
-	void *n = ga_link_get(p);
-	if (GA_UNLIKELY(!ga_link_plausible(n)))
-		ga_corrupt_list(p, n);
-	return n;
-}
-
 /* Detach the blocks of list sc beyond its first `keep` and give them to the mcentral: parked as
  * one batch in the transfer cache for the next thread that runs out (park), or straight back to
  * their spans (thread exit, or a full transfer cache). The list's bound becomes cap. */
@@ -80,8 +70,8 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap
 	} else {
 		void *p = l->head;
 		for (uint32_t i = 1; i < keep; i++)
-			p = checked_next(p);
-		rest = checked_next(p);
+			p = mcache_link_next(p);
+		rest = mcache_link_next(p);
 		ga_link_set(p, NULL);
 	}
 	l->room = (int32_t)cap - (int32_t)keep;
@@ -323,7 +313,7 @@ static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int ce
 	uint8_t sc = s->spanclass;
 	uint32_t n = mcache_list_count(&c->fl[sc]);
 	void *q = c->fl[sc].head;
-	for (uint32_t i = 0; q && i <= n; i++, q = checked_next(q)) /* (bounded: the count may lag) */
+	for (uint32_t i = 0; q && i <= n; i++, q = mcache_link_next(q)) /* (bounded: the count may lag) */
 		if (q == p)
 			ga_double_free(p);
 	int never = 0;
@@ -490,23 +480,12 @@ static void drain_deferred(struct mcache *c)
 	}
 }
 
-/* Hand out p of class sc from a slow path: without the mark of a free block (see mcache_pop). */
+/* Hand out p (NULL: nothing) of class sc from a slow path, without the mark of a free block. */
 static void *unmark(void *p, uint8_t sc)
 {
-	if (p) {
-		unsigned w = sc > 3 ? 1 : 0;
-		ga_track_open((uint64_t *)p + w, 8);
-		((uint64_t *)p)[w] = 0;
-	}
+	if (p)
+		mcache_unmark(p, sc);
 	return p;
-}
-
-/* Make n, a link read from block p, the head of list l: checked as in mcache_pop. */
-static void set_head(struct mcache_list *l, void *p, void *n)
-{
-	if (GA_UNLIKELY(!ga_link_plausible(n)))
-		ga_corrupt_list(p, n);
-	l->head = n;
 }
 
 void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
@@ -532,7 +511,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 	struct mcache_list *l = &c->fl[sc];
 	void *p = l->head;
 	if (p) {
-		set_head(l, p, ga_link_get(p));
+		l->head = mcache_link_next(p);
 		l->room++;
 	} else {
 		uint32_t n;
@@ -542,7 +521,7 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 		}
 		p = mcentral_get_batch(&ga_central[sc], &n);
 		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
-			set_head(l, p, ga_link_get(p));
+			l->head = mcache_link_next(p);
 			l->room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
 		} else {

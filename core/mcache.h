@@ -284,6 +284,28 @@ GA_INLINE void mcache_fast_leave(struct mcache *c)
  * rather than becoming a block to hand out. A block leaves without the mark of a free block:
  * classes ≥ 16 bytes have the free key in word 1 cleared, the 8-byte class its link in word 0
  * (mcache_push tells a free 8-byte block by a link that decodes to a plausible block). */
+/* The block after p on a free list, checked before it can become a list's head: a link that
+ * decodes to no plausible block ends the program (ga_link_plausible). */
+GA_INLINE void *mcache_link_next(void *p)
+{
+	void *n = ga_link_get(p);
+	if (GA_UNLIKELY(!ga_link_plausible(n)))
+		ga_corrupt_list(p, n);
+	return n;
+}
+
+/* Clear the mark of a free block from p, a block of class sc about to be handed out. */
+GA_INLINE void mcache_unmark(void *p, uintptr_t sc)
+{
+	if (sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
+		ga_track_open((char *)p + 8, 8);
+		((uint64_t *)p)[1] = 0;
+	} else {
+		ga_track_open(p, 8);
+		((uint64_t *)p)[0] = 0;
+	}
+}
+
 GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 {
 	if (GA_UNLIKELY(h->busy))
@@ -291,22 +313,12 @@ GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 	here_enter(h);
 	void *p = h->fl[sc].head;
 	if (GA_LIKELY(p)) {
-		void *n = ga_link_get(p);
-		if (GA_UNLIKELY(!ga_link_plausible(n)))
-			ga_corrupt_list(p, n);
-		h->fl[sc].head = n;
+		h->fl[sc].head = mcache_link_next(p);
 		h->fl[sc].room++;
 	}
 	here_leave(h);
-	if (p) {
-		if (sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
-			ga_track_open((char *)p + 8, 8);
-			((uint64_t *)p)[1] = 0;
-		} else {
-			ga_track_open(p, 8);
-			((uint64_t *)p)[0] = 0;
-		}
-	}
+	if (p)
+		mcache_unmark(p, sc);
 	return p;
 }
 
