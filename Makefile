@@ -71,10 +71,10 @@ $(B)/fault/libgoalloc.so: $(LIB_SRC) $(HDRS)
 # ---- tests ------------------------------------------------------------------------------------
 # Unit tests link the core directly (no exported malloc names); API tests are plain programs run
 # with the library preloaded.
-$(B)/test/unit/%: test/unit/%.c $(CORE_SRC) $(HDRS) test/tap.h
+$(B)/test/unit/%: test/unit/%.c $(CORE_SRC) $(HDRS) test/tap.h test/death.h
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -o $@ $< $(CORE_SRC)
-$(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
+$(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h test/death.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -o $@ $< -lm
 # The death tests hand the allocator bad pointers and sizes: the compiler must not drop or change

@@ -1,5 +1,7 @@
-/* death.h — run a function in a forked child with its stderr captured (header only, unit tests).
- * die_with(fn, msg, size) returns the child's wait status and leaves what it wrote to stderr in msg (its last newline cut). */
+/* death.h — run a function in a forked child with its stderr captured (header only; unit and API
+ * tests). die_with(fn, msg, size) returns the child's wait status and leaves what it wrote to
+ * stderr in msg (its last newline cut; past size − 1 bytes the rest is read and dropped, so the
+ * child never blocks on a full pipe). */
 #ifndef GOALLOC_TEST_DEATH_H
 #define GOALLOC_TEST_DEATH_H
 #include <signal.h>
@@ -29,6 +31,8 @@ static inline int die_with(void (*fn)(void), char *msg, size_t size)
 	while (len && msg[len - 1] == '\n')
 		len--;
 	msg[len] = 0;
+	while (read(fds[0], &r, sizeof r) > 0)
+		;
 	close(fds[0]);
 	int st = 0;
 	waitpid(pid, &st, 0);

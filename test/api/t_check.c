@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api_util.h"
+#include "death.h"
 #include "tap.h"
 
 #define NTHREADS 4
@@ -138,36 +139,23 @@ static int use_after_free(void)
 }
 
 /* Run this program again in mode `mode` with GOALLOC_CHECK=1 GOALLOC_STATS=1; its stderr in msg. */
+static char **check_argv;
+static const char *check_mode;
+
+static void exec_checked(void)
+{
+	setenv("T_CHECK_MODE", check_mode, 1);
+	setenv("GOALLOC_CHECK", "1", 1);
+	setenv("GOALLOC_STATS", "1", 1);
+	execv("/proc/self/exe", check_argv);
+	_exit(127);
+}
+
 static int run_checked(char **argv, const char *mode, char *msg, size_t size)
 {
-	int fds[2];
-	if (pipe(fds))
-		return -1;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], 2);
-		setenv("T_CHECK_MODE", mode, 1);
-		setenv("GOALLOC_CHECK", "1", 1);
-		setenv("GOALLOC_STATS", "1", 1);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t len = 0;
-	ssize_t r;
-	while (len + 1 < size && (r = read(fds[0], msg + len, size - 1 - len)) > 0)
-		len += (size_t)r;
-	while (len && msg[len - 1] == '\n')
-		len--;
-	msg[len] = 0;
-	while (read(fds[0], &r, sizeof r) > 0) /* (the rest, if any, unread) */
-		;
-	close(fds[0]);
-	int st = -1;
-	waitpid(pid, &st, 0);
-	return st;
+	check_argv = argv;
+	check_mode = mode;
+	return die_with(exec_checked, msg, size);
 }
 
 static int count(const char *hay, const char *needle)
@@ -193,13 +181,13 @@ int main(int argc, char **argv)
 	static char msg[1 << 16];
 	plan(4);
 	int st = run_checked(argv, "workload", msg, sizeof msg);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strstr(msg, "heap check failed"),
+	ok(exited_clean(st) && !strstr(msg, "heap check failed"),
 	   "a threaded workload with fork and realloc passes GOALLOC_CHECK=1 (status 0x%x)", st);
 	ok(count(msg, "goalloc: heap check passed") == 2, "the heap is reported checked at exit, in the forked child too");
 	if (!strstr(msg, "heap check passed"))
 		diag("stderr: %.2000s", msg);
 	st = run_checked(argv, "uaf", msg, sizeof msg);
-	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "a freed block's link overwritten: the program is stopped");
+	ok(died_of_abort(st), "a freed block's link overwritten: the program is stopped");
 	/* (links are stored mangled, so the 0x1234 written decodes to another value: core/track.h) */
 	ok(strstr(msg, "goalloc: heap check failed: mcache") && strstr(msg, ") is not a slot of a span of class"),
 	   "when its thread's cache is verified at exit: %.300s", msg);
