@@ -61,6 +61,20 @@ static int nthreads = 4;
 static double seconds = 10;
 static struct mailbox *boxes;
 static atomic_long errors, ops, forks_ok, forks_bad, handoffs;
+
+/* Wait for child pid (pid < 0: the fork failed); true if it exited with status 0. */
+static int child_ok(pid_t pid, int *st)
+{
+	*st = 0;
+	return pid > 0 && waitpid(pid, st, 0) == pid && WIFEXITED(*st) && WEXITSTATUS(*st) == 0;
+}
+
+/* Wait for child pid and count it as ok or bad. */
+static void count_child(pid_t pid, atomic_long *ok, atomic_long *bad)
+{
+	int st;
+	atomic_fetch_add(child_ok(pid, &st) ? ok : bad, 1);
+}
 static atomic_int stop;
 
 static uint64_t rng(uint64_t *s)
@@ -151,11 +165,7 @@ static void do_fork(uint64_t *s)
 		}
 		_exit(bad);
 	}
-	int st = 0;
-	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		atomic_fetch_add(&forks_ok, 1);
-	else
-		atomic_fetch_add(&forks_bad, 1);
+	count_child(pid, &forks_ok, &forks_bad);
 }
 
 static void *worker(void *arg)
@@ -414,11 +424,7 @@ static void *forker(void *arg)
 			free(p);
 			_exit(bad);
 		}
-		int st = 0;
-		if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			atomic_fetch_add(&forks_ok, 1);
-		else
-			atomic_fetch_add(&forks_bad, 1);
+		count_child(pid, &forks_ok, &forks_bad);
 	}
 	return NULL;
 }
@@ -493,8 +499,8 @@ static int scenario_exit(void)
 			usleep(delay);
 			exit(0); /* atexit handlers and destructors (goalloc's too) while the others run */
 		}
-		int st = 0;
-		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		int st;
+		if (!child_ok(pid, &st)) {
 			if (bad++ < 5)
 				diag("exit: round %ld: child %s %d", rounds, WIFSIGNALED(st) ? "killed by signal" : "exit status",
 				     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
@@ -507,15 +513,6 @@ static int scenario_exit(void)
 
 /* spawn: vfork+exec and posix_spawn of /bin/true from threads that allocate. */
 static atomic_long spawns_ok, spawns_bad;
-
-static void wait_true(pid_t pid)
-{
-	int st = 0;
-	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		atomic_fetch_add(&spawns_ok, 1);
-	else
-		atomic_fetch_add(&spawns_bad, 1);
-}
 
 static void *spawn_worker(void *arg)
 {
@@ -532,13 +529,13 @@ static void *spawn_worker(void *arg)
 				_exit(127);
 			}
 			release(&b);
-			wait_true(pid);
+			count_child(pid, &spawns_ok, &spawns_bad);
 		} else if (r % 4 == 1) {
 			pid_t pid = -1;
 			if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ))
 				atomic_fetch_add(&spawns_bad, 1);
 			else
-				wait_true(pid);
+				count_child(pid, &spawns_ok, &spawns_bad);
 		}
 	}
 	return NULL;
