@@ -66,6 +66,7 @@ struct heap_arena *arena_reserve(uint32_t narenas)
 		return NULL;
 	}
 	arena_hint = (uintptr_t)mem + n;
+	ga_os_heap_advise(mem, n);
 	return arena_publish(mem, narenas);
 }
 
@@ -79,5 +80,6 @@ struct heap_arena *arena_reserve_at(uintptr_t addr, uint32_t narenas)
 		return NULL;
 	if (arena_hint >= addr && arena_hint < addr + n) /* the upward hint skips what is now taken */
 		arena_hint = addr + n;
+	ga_os_heap_advise(mem, n);
 	return arena_publish(mem, narenas);
 }

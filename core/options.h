@@ -10,6 +10,7 @@
 enum ga_option_id {
 	GA_OPT_STATS,  /* bool: print statistics to stderr at exit */
 	GA_OPT_CHECK,  /* bool: verify spans, exiting threads' caches and, at exit, the whole heap */
+	GA_OPT_HUGEPAGES, /* bool: transparent huge pages for the heap past its first few MiB */
 	GA_OPT_COUNT
 };
 

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "options.h"
+#include "tunables.h"
+
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
@@ -232,8 +235,12 @@ int ga_os_map_fresh(void *p, size_t n)
 	int saved = errno;
 	void *r = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	errno = saved;
-	if (r == p)
+	if (r == p) {
+		/* the same advice as its neighbours, or the kernel cannot merge the new mapping with
+		 * them, and every such call would leave two mappings more (vm.max_map_count) */
+		ga_os_heap_advise(p, n);
 		return 1;
+	}
 	/* Near vm.max_map_count a MAP_FIXED mmap can fail after the kernel took the old mapping
 	 * down: put one back (a no-op while the old one is there), then release the pages. */
 	void *back = mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | GA_MAP_HINT_FLAG,
@@ -242,4 +249,39 @@ int ga_os_map_fresh(void *p, size_t n)
 		munmap(back, n);
 	errno = saved;
 	return ga_os_unused(p, n);
+}
+
+/* The first GA_HUGEPAGE_FLOOR bytes of the heap: a small program's whole heap lies there (the page
+ * heap takes the lowest free address), and a huge page would add up to 2 MiB to its resident set.
+ * Past them, one 2 MiB page maps what 512 small ones would: the TLB then covers the whole working
+ * set of a heap of tens of megabytes, and the kernel takes one fault where it took 512
+ * (docs/tuning.md has what that measured). (madvise) in parentheses: the call is not one the
+ * fault-injection build counts or fails, as the advice is optional and its failure harmless. */
+static uintptr_t heap_floor_lo, heap_floor_hi;
+
+static void advise(uintptr_t b, uintptr_t e, int advice)
+{
+	if (b < e)
+		(madvise)((void *)b, e - b, advice);
+}
+
+void ga_os_heap_advise(void *p, size_t n)
+{
+	if (!ga_option(GA_OPT_HUGEPAGES))
+		return;
+	int saved = errno;
+	uintptr_t b = (uintptr_t)p, e = b + n;
+	if (!heap_floor_hi) { /* (first call: under the mheap lock, as every call from arena.c) */
+		heap_floor_lo = b;
+		heap_floor_hi = b + GA_HUGEPAGE_FLOOR;
+	}
+	uintptr_t sb = b > heap_floor_lo ? b : heap_floor_lo, se = e < heap_floor_hi ? e : heap_floor_hi;
+	if (sb < se) {
+		advise(sb, se, MADV_NOHUGEPAGE);
+		advise(b, sb, MADV_HUGEPAGE);
+		advise(se, e, MADV_HUGEPAGE);
+	} else {
+		advise(b, e, MADV_HUGEPAGE);
+	}
+	errno = saved;
 }

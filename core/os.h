@@ -25,4 +25,9 @@ GA_HIDDEN int ga_os_move(void *from, void *to, size_t n);
  * put pages there. If the kernel refuses, the pages are at least released (ga_os_unused); 0 if
  * that fails too: the old contents stay. */
 GA_HIDDEN int ga_os_map_fresh(void *p, size_t n);
+/* Give heap memory [p, p + n) (newly mapped) its page size: transparent huge pages
+ * (MADV_HUGEPAGE) beyond the first GA_HUGEPAGE_FLOOR bytes of the heap, 4 KiB pages
+ * (MADV_NOHUGEPAGE) within them; nothing when GOALLOC_HUGEPAGES=0. The first call names the start
+ * of the heap (the first arena). Failures are ignored: the pages keep the kernel's default. */
+GA_HIDDEN void ga_os_heap_advise(void *p, size_t n);
 #endif

@@ -166,6 +166,15 @@
 #define GA_CALLOC_INLINE_MAX 64
 #endif
 
+/* ---- Page size of the heap (os.c) --------------------------------------------------------- */
+
+/* The first this many bytes of the heap keep 4 KiB pages; the rest is marked for transparent huge
+ * pages (GOALLOC_HUGEPAGES). Lower: more programs get huge pages' TLB reach and fewer page faults,
+ * and a small program's resident set grows by up to 2 MiB per huge page it touches. */
+#ifndef GA_HUGEPAGE_FLOOR
+#define GA_HUGEPAGE_FLOOR ((size_t)4 << 20)
+#endif
+
 /* ---- Metadata (fixalloc.c) ---------------------------------------------------------------- */
 
 /* Bytes fixalloc maps at a time for span records and the like: fewer mmap calls against address
