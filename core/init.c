@@ -25,12 +25,18 @@ static _Atomic long init_tid;
 uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
 
 /* C's alignment rule over Go's table: a block of n ≥ 9 bytes must be 16-aligned, so such a
- * request is looked up as round_up(n, 16) — class 24 never serves malloc; 1..8 bytes take class
- * 8. Above 1024 bytes every class is a multiple of 128 and Go's own table is used as is. */
+ * request is looked up as round_up(n, 16) — class 24 never serves malloc. 0..8 bytes take class
+ * 16 as well, not class 8: every block malloc returns is then 16-aligned, as glibc's are (code
+ * that keeps tags in a pointer's low four bits works), and every class malloc serves carries the
+ * double-free key, so free() takes no branch on the class. A program that frees blocks of mixed
+ * sizes, half of them 8 bytes or less, mispredicted that branch at about every other free and ran
+ * at a third of mimalloc's rate (docs/tuning.md). The cost is 8 bytes per such block; glibc
+ * spends 32 on one. Above 1024 bytes every class is a multiple of 128 and Go's own table is used
+ * as is. */
 static void fill_malloc_classes(void)
 {
 	for (unsigned n = 0; n <= GA_SMALL_SIZE_MAX; n++) {
-		unsigned c = n <= 8 ? 1 : ga_size_to_class8[ga_align_up(n, 16) / 8];
+		unsigned c = ga_size_to_class8[ga_align_up(n ? n : 1, 16) / 8];
 		ga_malloc_sc[n] = GA_SPANCLASS(c, 0);
 	}
 }

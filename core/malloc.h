@@ -56,7 +56,8 @@ GA_HIDDEN void *malloc_zeroed(size_t n);
 GA_HIDDEN void *malloc_aligned_slow(size_t align, size_t n);
 /* n bytes from the noscan classes (goalloc_malloc_atomic). */
 GA_HIDDEN void *malloc_noscan(size_t n);
-/* free() past its fast path: the 8-byte class; a large block or a free page; no arena. */
+/* free() past its fast path: the 8-byte class (which no malloc request reaches: init.c); a large
+ * block or a free page; no arena. */
 GA_HIDDEN void free_tiny(void *p, uintptr_t info);
 GA_HIDDEN void free_other(void *p, struct heap_arena *a);
 GA_HIDDEN void free_outside(void *p);

@@ -25,14 +25,15 @@ static inline size_t api_round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
-/* Usable size goalloc gives malloc(n): class 8 for 0..8 bytes; the smallest class of at least
- * round_up(n, 16) for 9..32768 (so class 24 never serves malloc); whole pages above. */
+/* Usable size goalloc gives malloc(n): the smallest class of at least round_up(n, 16) for
+ * 0..32768 (so classes 8 and 24 never serve malloc, and 0..16 bytes take class 16); whole pages
+ * above. */
 static inline size_t api_expected_usable(size_t n)
 {
 	size_t r;
 	int c;
-	if (n <= 8)
-		return 8;
+	if (n == 0)
+		n = 1;
 	if (n > API_MAX_SMALL)
 		return api_round_up(n, API_PAGE);
 	r = api_round_up(n, 16);
@@ -45,8 +46,6 @@ static inline size_t api_expected_usable(size_t n)
 /* Alignment goalloc guarantees for malloc(n). */
 static inline size_t api_expected_align(size_t n)
 {
-	if (n <= 8)
-		return 8;
 	if (n > API_MAX_SMALL)
 		return API_PAGE;
 	return 16;

@@ -68,8 +68,8 @@ static void t_zero_and_null(void)
 	int e;
 
 	ok(a && b && a != b, "malloc(0) twice: two distinct non-NULL pointers (%p, %p)", a, b);
-	ok(a && malloc_usable_size(a) >= 1 && (!ga || malloc_usable_size(a) == 8),
-	   "malloc(0) has usable size >= 1 (8 under goalloc): %zu", a ? malloc_usable_size(a) : 0);
+	ok(a && malloc_usable_size(a) >= 1 && (!ga || malloc_usable_size(a) == 16),
+	   "malloc(0) has usable size >= 1 (16 under goalloc): %zu", a ? malloc_usable_size(a) : 0);
 	FENCED_VOID(free(a));
 	FENCED_VOID(free(b));
 

@@ -229,7 +229,7 @@ int main(void)
 	int ga = under_goalloc();
 	int i;
 	static const size_t ex_req[] = {0, 1, 8, 9, 17, 24, 100, 1025, 32768, 32769};
-	static const size_t ex_use[] = {8, 8, 8, 16, 32, 32, 112, 1152, 32768, 40960};
+	static const size_t ex_use[] = {16, 16, 16, 16, 32, 32, 112, 1152, 32768, 40960};
 
 	memset(&f, 0, sizeof f);
 	build_sizes();
@@ -265,7 +265,7 @@ int main(void)
 		one_size(sizes[i], ga, &f);
 
 	ok(f.null == 0, "malloc never returned NULL (%ld)", f.null);
-	ok(f.align == 0, "malloc(n) is 16-aligned for n >= 9, 8-aligned for n <= 8 (%ld bad)", f.align);
+	ok(f.align == 0, "malloc(n) is 16-aligned (%ld bad)", f.align);
 	ok(f.pagealign == 0, "malloc(n > 32768) is 8192-aligned (%ld bad)%s", f.pagealign, GA_ONLY(ga));
 	ok(f.usable_ge == 0, "malloc_usable_size >= request (%ld bad)", f.usable_ge);
 	ok(f.usable_eq == 0, "malloc_usable_size == expected class size / whole pages (%ld bad)%s",

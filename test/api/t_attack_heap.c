@@ -6,10 +6,11 @@
  *     the link of the free block b right after it; the second malloc of the class would return
  *     that buffer if the link were trusted (glibc ≥ 2.32, jemalloc, mimalloc refuse);
  *   - the same with a link copied from another free block (valid for that block, not for b);
- *   - free(A); free(B); free(A) in the 8-byte class and a keyed class (only the list head was
- *     compared in the 8-byte class: the next mallocs returned A twice);
+ *   - free(A); free(B); free(A) for malloc(8), malloc(1) and malloc(32) (when 1..8 bytes had a
+ *     class of their own, only the list head was compared there: the next mallocs returned A
+ *     twice);
  *   - free of a slot never handed out: the next slot after a block (carved onto the thread's
- *     list), and a slot further on in the span (never listed), in the 8-byte and a keyed class.
+ *     list), and a slot further on in the span (never listed), for malloc(8) and malloc(100).
  * Built like every API test; the bad frees go through free_opaque so the compiler neither warns
  * nor deletes the malloc/free pairs.
  */
@@ -52,13 +53,13 @@ struct acase {
 
 static const struct acase cases[] = {
 	{K_POISON, 24, "overflow writes &static into a free 32-byte block's link", "corrupted free list"},
-	{K_POISON, 8, "overflow writes &static into a free 8-byte block's link", "corrupted free list"},
+	{K_POISON, 8, "overflow writes &static into the link of malloc(8)'s free block", "corrupted free list"},
 	{K_POISON, 200, "overflow writes &static into a free 208-byte block's link", "corrupted free list"},
 	{K_POISON_COPY, 24, "a free block's link copied into another's", "corrupted free list"},
 	{K_POISON_DEEP, 24, "a poisoned link deep in the list, then the list overflows", "corrupted free list"},
-	{K_ABA, 8, "free(A); free(B); free(A), 8-byte class", "double free"},
+	{K_ABA, 8, "free(A); free(B); free(A), malloc(8)", "double free"},
 	{K_ABA, 1, "free(A); free(B); free(A), malloc(1)", "double free"},
-	{K_ABA, 32, "free(A); free(B); free(A), 32-byte class", "double free"},
+	{K_ABA, 32, "free(A); free(B); free(A), malloc(32)", "double free"},
 	{K_NEXT_SLOT, 100, "free(p + usable) for malloc(100)", "double free|invalid pointer"},
 	{K_NEXT_SLOT, 8, "free(p + usable) for malloc(8)", "double free|invalid pointer"},
 	{K_FAR_SLOT, 100, "free of a slot further on in malloc(100)'s span", "double free|invalid pointer"},
