@@ -305,9 +305,10 @@ double unit(Rng &rng) { return (double)(rng.next() >> 11) * (1.0 / 9007199254740
 // -- random replacement in a per-thread working set (glibc benchtests' bench-malloc-thread) --
 // Each thread keeps 1,024 slots; an iteration frees a random slot and mallocs a new block into
 // it. Sizes come from one table of 8,000 drawn between 4 and 32,768 bytes with the inverse-square
-// density size = 1 / ((1/max - 1/min) r + 1/min), r uniform in [0, 1]: half the requests are of
-// 8 bytes or less, one in ten above ~80. As in the original the blocks are not written. The
-// working set is filled before the timed loop and freed after it.
+// density size = 1 / ((1/max - 1/min) r + 1/min), r uniform in [0, 1], truncated: 54 % of the
+// requests are of 8 bytes or less, one in ten above 40 bytes, one in 65 above 256. As in the
+// original the blocks are not written. The working set is filled before the timed loop and
+// freed after it.
 constexpr size_t kWsSlots = 1024, kWsSizes = 8000;
 const std::vector<uint32_t> &ws_sizes() {
 	static const std::vector<uint32_t> table = [] {
