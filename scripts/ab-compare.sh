@@ -16,7 +16,8 @@
 #   --warmup S     --benchmark_min_warmup_time, untimed, before each case (default 0.05)
 #
 # B ÷ A is given only where the medians differ by more than the spread ((max - min) / median)
-# of A or of B across the rounds; otherwise the row says "within noise".
+# of A or of B across the rounds, or where the min–max ranges of A and B do not overlap;
+# otherwise the row says "within noise".
 #
 # Example: keep a copy of the current library, rebuild with the change, compare:
 #   cp build/libgoalloc.so /tmp/before.so && make && \
@@ -75,7 +76,8 @@ function flush() {
 	ma = med(a, na); mb = med(b, nb)
 	sa = (a[na] - a[1]) / ma; sb = (b[nb] - b[1]) / mb; noise = sa > sb ? sa : sb
 	r = mb / ma; d = r > 1 ? r - 1 : 1 - r
-	v = d <= noise ? sprintf("within noise (%.2f×, spread %.0f%%)", r, 100 * noise) : sprintf("%.2f×", r)
+	overlap = a[na] >= b[1] && b[nb] >= a[1]
+	v = d <= noise && overlap ? sprintf("within noise (%.2f×, spread %.0f%%)", r, 100 * noise) : sprintf("%.2f×", r)
 	printf "| %s | %.4g %s [%.4g–%.4g] | %.4g %s [%.4g–%.4g] | %s |\n", cur, ma, unit, a[1], a[na], mb, unit, b[1], b[nb], v
 }
 { if ($2 != cur) { flush(); cur = $2; na = nb = 0 }

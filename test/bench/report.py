@@ -100,9 +100,10 @@ def spread(cell):
 
 def ratio(g, p, name=None):
     """goalloc's median over a peer's as "0.85×", with the peer's name if given, or "within
-    noise" when the two medians are closer than the spread of either across the rounds: a
-    difference smaller than the round-to-round variation is no verdict.
-    g and p are Cells (or None)."""
+    noise" when the two medians are closer than the spread of either across the rounds (a
+    difference smaller than the round-to-round variation is no verdict) and their min–max ranges
+    overlap (disjoint ranges put the two in the same order in every round, whatever one slow
+    round did to the spread). g and p are Cells (or None)."""
     gm = g.med() if g is not None else None
     pm = p.med() if p is not None else None
     if gm is None or not pm:
@@ -110,7 +111,8 @@ def ratio(g, p, name=None):
     r = gm / pm
     who = " %s" % name if name else ""
     noise = max(spread(g) or 0.0, spread(p) or 0.0)
-    if abs(r - 1.0) <= noise:
+    overlap = max(g.values) >= min(p.values) and max(p.values) >= min(g.values)
+    if abs(r - 1.0) <= noise and overlap:
         return "within noise (%.2f×%s, spread %.0f%%)" % (r, who, 100 * noise)
     return "%.2f×%s" % (r, who)
 
@@ -126,8 +128,9 @@ def best_peer(cells, c, peers):
 
 
 NOISE_NOTE = ("A ratio is given only where the two medians differ by more than the spread "
-              "((max − min) ÷ median across the rounds) of either allocator; otherwise the row says "
-              "\"within noise\", with the ratio and the wider spread in brackets.")
+              "((max − min) ÷ median across the rounds) of either allocator, or where their min–max "
+              "ranges do not overlap; otherwise the row says \"within noise\", with the ratio and "
+              "the wider spread in brackets.")
 
 
 class Cell:
