@@ -11,7 +11,8 @@
 #
 #   --rounds N     alternated runs of each library (default 11)
 #   --filter R     harness cases to run (--benchmark_filter; scripts/bench-compare.sh's table
-#                  names them); the default is a few single-thread rows and the pattern cases
+#                  names them); the default is a few single-thread rows and each pattern case
+#                  at one or two threads
 #   --min-time S   --benchmark_min_time (default 0.2)
 #   --warmup S     --benchmark_min_warmup_time, untimed, before each case (default 0.05)
 #
