@@ -130,7 +130,7 @@ def best_peer(cells, c, peers):
 NOISE_NOTE = ("A ratio is given only where the two medians differ by more than the spread "
               "((max − min) ÷ median across the rounds) of either allocator, or where their min–max "
               "ranges do not overlap; otherwise the row says \"within noise\", with the ratio and "
-              "the wider spread in brackets.")
+              "the wider spread in parentheses.")
 
 
 class Cell:
