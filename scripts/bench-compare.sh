@@ -4,7 +4,8 @@
 # under every allocator, interleaved round by round, timed and with its peak RSS.
 #
 #   scripts/bench-compare.sh            full run (5 rounds, full-size workloads; ~30-40 minutes)
-#   scripts/bench-compare.sh --quick    smoke run (5 rounds, tiny sizes; a few minutes)
+#   scripts/bench-compare.sh --quick    smoke run (5 rounds, tiny sizes, harness cases warmed up;
+#                                       ~11 minutes on 2 busy cores, 4 of them the harness)
 #
 # Options:
 #   --quick            small scales and short benchmark times
