@@ -4,7 +4,8 @@
 # under every allocator, interleaved round by round, timed and with its peak RSS.
 #
 #   scripts/bench-compare.sh            full run (5 rounds, full-size workloads; ~30-40 minutes)
-#   scripts/bench-compare.sh --quick    smoke run (5 rounds, tiny sizes; a few minutes)
+#   scripts/bench-compare.sh --quick    smoke run (5 rounds, tiny sizes, harness cases warmed up;
+#                                       ~11 minutes on 2 busy cores, 4 of them the harness)
 #
 # Options:
 #   --quick            small scales and short benchmark times
@@ -13,7 +14,11 @@
 #   --rows N           rows of the sqlite3 case (default 1000000, --quick 50000)
 #   --functions N      functions in the C file of the gcc case (default 2000, --quick 150)
 #   --py-scale X       scale of the CPython case (default 1 = 100k records, --quick 0.05)
-#   --min-time S       --benchmark_min_time of the harness (default 0.5, --quick 0.01)
+#   --min-time S       --benchmark_min_time of the harness (default 0.5, --quick 0.05)
+#   --warmup S         --benchmark_min_warmup_time of the harness: each case runs this long, untimed,
+#                      before it is timed, so no allocator is timed cold (default 0.1, --quick 0.02)
+#   --filter REGEX     only the harness cases matching REGEX (--benchmark_filter), e.g.
+#                      'WorkingSet|Handoff|Larson|Mstress' or 'BM_Batch.*/10000'
 #   --only LIST        comma list of parts: harness,workloads,programs (default all three)
 #   --allocators LIST  comma list among goalloc,glibc,jemalloc,tcmalloc,mimalloc (default all)
 #   --build DIR        build directory (default build); --out DIR results (default DIR/bench/results)
@@ -28,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0 ROUNDS=5 SCALE= ROWS= FUNCS= PYSCALE= MINTIME= ONLY=harness,workloads,programs
+QUICK=0 ROUNDS=5 SCALE= ROWS= FUNCS= PYSCALE= MINTIME= WARMUP= FILTER=. ONLY=harness,workloads,programs
 ALLOCS=goalloc,glibc,jemalloc,tcmalloc,mimalloc BUILD=build OUT= LIB= BUILD_IT=1 TIMEOUT=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,6 +44,8 @@ while [ $# -gt 0 ]; do
 	--functions) FUNCS=$2; shift ;;
 	--py-scale) PYSCALE=$2; shift ;;
 	--min-time) MINTIME=$2; shift ;;
+	--warmup) WARMUP=$2; shift ;;
+	--filter) FILTER=$2; shift ;;
 	--only) ONLY=$2; shift ;;
 	--allocators) ALLOCS=$2; shift ;;
 	--build) BUILD=$2; shift ;;
@@ -52,9 +59,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ "$QUICK" = 1 ]; then
-	: "${SCALE:=0.05}" "${ROWS:=50000}" "${FUNCS:=150}" "${PYSCALE:=0.05}" "${MINTIME:=0.01}" "${TIMEOUT:=120}"
+	: "${SCALE:=0.05}" "${ROWS:=50000}" "${FUNCS:=150}" "${PYSCALE:=0.05}" "${MINTIME:=0.05}" "${WARMUP:=0.02}" "${TIMEOUT:=120}"
 else
-	: "${SCALE:=1}" "${ROWS:=1000000}" "${FUNCS:=2000}" "${PYSCALE:=1}" "${MINTIME:=0.5}" "${TIMEOUT:=900}"
+	: "${SCALE:=1}" "${ROWS:=1000000}" "${FUNCS:=2000}" "${PYSCALE:=1}" "${MINTIME:=0.5}" "${WARMUP:=0.1}" "${TIMEOUT:=900}"
 fi
 [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "bench-compare: --rounds needs a positive number" >&2; exit 2; }
 BENCH=$BUILD/bench
@@ -162,14 +169,15 @@ run_case() {
 
 WORKLOADS=(server prodcons frag strbuild large bufgrow)
 echo "bench-compare: ${ACTIVE[*]}; $ROUNDS rounds; parts $ONLY; scale $SCALE, rows $ROWS," \
-	"functions $FUNCS, python scale $PYSCALE, min_time $MINTIME; results in $OUT" >&2
+	"functions $FUNCS, python scale $PYSCALE, min_time $MINTIME, warm-up $WARMUP; results in $OUT" >&2
 for ((r = 1; r <= ROUNDS; r++)); do
 	echo "== round $r/$ROUNDS" >&2
 	if has "$ONLY" harness; then
 		for a in "${ACTIVE[@]}"; do
 			j="$OUT/raw/harness-$a-r$r.json"
 			run_case "$r" harness "$a" /dev/null "$BENCH/harness" --benchmark_min_time="$MINTIME" \
-				--benchmark_out="$j" --benchmark_out_format=json
+				--benchmark_min_warmup_time="$WARMUP" --benchmark_out="$j" --benchmark_out_format=json \
+				--benchmark_filter="$FILTER"
 			$REPORT harness-json "$j" "$a" "$r" "$LAST_STATUS" >> "$OUT/harness.csv"
 		done
 	fi
@@ -201,7 +209,7 @@ awk -F, 'NR == 1 || $2 != "harness"' "$OUT/runs.csv" > "$OUT/runs.tmp" && mv "$O
 	echo "## Allocator comparison ($(date -u +%Y-%m-%d), $(nproc) CPUs, $ROUNDS rounds$([ "$QUICK" = 1 ] && echo ', --quick'))"
 	echo
 	echo "goalloc: ${PRELOAD[goalloc]}; peers: glibc $(ldd --version | awk 'NR == 1 { print $NF }')$(for a in jemalloc tcmalloc mimalloc; do
-		has "$ACTIVE_LIST" "$a" && printf ', %s' "${PRELOAD[$a]##*/}"; done). Workload scale $SCALE, sqlite3 rows $ROWS, gcc functions $FUNCS, python3 scale $PYSCALE, harness min_time $MINTIME s."
+		has "$ACTIVE_LIST" "$a" && printf ', %s' "${PRELOAD[$a]##*/}"; done). Workload scale $SCALE, sqlite3 rows $ROWS, gcc functions $FUNCS, python3 scale $PYSCALE, harness min_time $MINTIME s after a $WARMUP s warm-up per case."
 	$REPORT table "$OUT" "$ACTIVE_LIST"
 } > "$OUT/summary.md"
 cat "$OUT/summary.md"

@@ -91,10 +91,46 @@ def fmt_mib(kib):
     return "%.0f" % mib if mib >= 100 else "%.1f" % mib
 
 
-def ratio(a, b):
-    if a is None or not b:
+def spread(cell):
+    """(max - min) / median of a cell's rounds, or None without values."""
+    if cell is None or not cell.values or not cell.med():
+        return None
+    return (max(cell.values) - min(cell.values)) / cell.med()
+
+
+def ratio(g, p, name=None):
+    """goalloc's median over a peer's as "0.85×", with the peer's name if given, or "within
+    noise" when the two medians are closer than the spread of either across the rounds (a
+    difference smaller than the round-to-round variation is no verdict) and their min–max ranges
+    overlap (disjoint ranges put the two in the same order in every round, whatever one slow
+    round did to the spread). g and p are Cells (or None)."""
+    gm = g.med() if g is not None else None
+    pm = p.med() if p is not None else None
+    if gm is None or not pm:
         return "–"
-    return "%.2f×" % (a / b)
+    r = gm / pm
+    who = " %s" % name if name else ""
+    noise = max(spread(g) or 0.0, spread(p) or 0.0)
+    overlap = max(g.values) >= min(p.values) and max(p.values) >= min(g.values)
+    if abs(r - 1.0) <= noise and overlap:
+        return "within noise (%.2f×%s, spread %.0f%%)" % (r, who, 100 * noise)
+    return "%.2f×%s" % (r, who)
+
+
+def best_peer(cells, c, peers):
+    """The peer with the lowest median for case c: (name, cell), or (None, None)."""
+    best = (None, None)
+    for a in peers:
+        cell = cells.get((c, a))
+        if cell is not None and cell.med() is not None and (best[1] is None or cell.med() < best[1].med()):
+            best = (a, cell)
+    return best
+
+
+NOISE_NOTE = ("A ratio is given only where the two medians differ by more than the spread "
+              "((max − min) ÷ median across the rounds) of either allocator, or where their min–max "
+              "ranges do not overlap; otherwise the row says \"within noise\", with the ratio and "
+              "the wider spread in parentheses.")
 
 
 class Cell:
@@ -159,19 +195,18 @@ def table(d, allocs, out):
             out.write("|---|" + "---:|" * (len(allocs) + 2) + "\n")
             for c in cases:
                 row = [cells.get((c, a), Cell()) for a in allocs]
-                meds = {a: cells[(c, a)].med() for a in allocs if (c, a) in cells}
-                g = meds.get("goalloc")
-                pm = [meds[a] for a in peers if meds.get(a) is not None]
-                best = min(pm) if pm else None
+                g = cells.get((c, "goalloc"))
+                name, best = best_peer(cells, c, peers)
                 out.write("| %s | %s | %s | %s |\n" % (c, " | ".join(x.show(fmt) for x in row),
-                                                      ratio(g, best), ratio(g, meds.get("glibc"))))
+                                                      ratio(g, best, name), ratio(g, cells.get((c, "glibc")))))
 
         n = len(rounds)
         emit("Workloads and programs: time (s)", tcell, fmt_time,
              "Median [min–max] of %d interleaved rounds. Workloads (wl:*) report their own wall time; "
-             "programs are timed from outside (exec to exit). Lower is better." % n)
+             "programs are timed from outside (exec to exit). Lower is better. %s" % (n, NOISE_NOTE))
         emit("Workloads and programs: peak RSS (MiB)", rcell, fmt_mib,
-             "ru_maxrss of the process (with its children for gcc), median [min–max] of %d rounds." % n)
+             "ru_maxrss of the process (with its children for gcc), median [min–max] of %d rounds. %s"
+             % (n, NOISE_NOTE))
 
     h_path = os.path.join(d, "harness.csv")
     if os.path.exists(h_path):
@@ -190,32 +225,23 @@ def table(d, allocs, out):
                 else:
                     cell.values.append(float(r["real_time_ns"]))
         out.write("\n### Google Benchmark harness: real time per iteration\n\n"
-                  "Median of %d rounds (each a separate process per allocator); goalloc's min–max in the "
-                  "last column. BM_Batch*/N and BM_CrossThreadFree iterations are N and 1024 pairs; "
+                  "Median [min–max] of %d rounds, each a separate process per allocator; every case "
+                  "warmed up before it is timed (--benchmark_min_warmup_time). "
+                  "BM_Batch*/N and BM_CrossThreadFree iterations are N and 1024 pairs; "
                   "BM_ReallocChain/16 is one chain 16 B→1 MiB by doubling, /9 by +12.5%%. "
-                  "Lower is better.\n\n" % len(hrounds))
-        out.write("| case | " + " | ".join(allocs) + " | goalloc ÷ best peer | goalloc ÷ glibc | goalloc min–max |\n")
-        out.write("|---|" + "---:|" * (len(allocs) + 3) + "\n")
+                  "Cases with threads:T give the wall time divided by the iterations of all T threads "
+                  "(so the inverse of the throughput): BM_WorkingSet and BM_BatchHandoff one free and "
+                  "one malloc, BM_Churn one replacement, BM_Larson one round of 40,000 replacements in "
+                  "a newly created thread; BM_Mstress/N is one round of N threads created, run and "
+                  "joined. Lower is better. %s\n\n" % (len(hrounds), NOISE_NOTE))
+        out.write("| case | " + " | ".join(allocs) + " | goalloc ÷ best peer | goalloc ÷ glibc |\n")
+        out.write("|---|" + "---:|" * (len(allocs) + 2) + "\n")
         for c in cases:
-            meds = {a: cells[(c, a)].med() for a in allocs if (c, a) in cells}
-            shown = []
-            for a in allocs:
-                cell = cells.get((c, a))
-                if cell is None:
-                    shown.append("–")
-                elif not cell.values:
-                    shown.append("**FAIL**" if cell.fails else "–")
-                else:
-                    s = fmt_ns(cell.med())
-                    if cell.fails:
-                        s += " **%d/%d failed**" % (len(cell.fails), cell.runs)
-                    shown.append(s)
-            g = meds.get("goalloc")
-            pm = [meds[a] for a in peers if meds.get(a) is not None]
-            gc = cells.get((c, "goalloc"))
-            spread = "%s–%s" % (fmt_ns(min(gc.values)), fmt_ns(max(gc.values))) if gc and gc.values else "–"
-            out.write("| %s | %s | %s | %s | %s |\n" % (c, " | ".join(shown), ratio(g, min(pm) if pm else None),
-                                                       ratio(g, meds.get("glibc")), spread))
+            shown = [cells[(c, a)].show(fmt_ns) if (c, a) in cells else "–" for a in allocs]
+            g = cells.get((c, "goalloc"))
+            name, best = best_peer(cells, c, peers)
+            out.write("| %s | %s | %s | %s |\n" % (c, " | ".join(shown), ratio(g, best, name),
+                                                 ratio(g, cells.get((c, "glibc")))))
     out.write("\n### Problems\n\n")
     if problems:
         for p in problems:
