@@ -45,7 +45,7 @@ for a in "${wanted[@]}"; do
 	fi
 	ACTIVE+=("$a")
 done
-CASES=(bare live ring xthread 4k 64k memalign batch)
+CASES=(bare live ring workingset xthread 4k 64k memalign batch)
 mkdir -p "$OUT"
 echo "allocator,case,k,ir_k,ir_2k,ir_per_pair,top_object" > "$OUT/pairs.csv"
 
