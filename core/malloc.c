@@ -110,11 +110,8 @@ GA_NOINLINE void *malloc_medium(size_t n)
 		ga_track_malloc((void *)s->base, s->elemsize, 0);
 		return (void *)s->base;
 	}
-	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table; such a class always
-	 * carries the double-free key, which spares mcache_pop its class test. */
+	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table */
 	uint8_t sc = ga_malloc_spanclass_medium(n);
-	if (sc <= GA_SPANCLASS(1, 1))
-		__builtin_unreachable();
 	void *p = next_free_fast(sc);
 	if (GA_UNLIKELY(!p))
 		return malloc_small_slow(n, sc);

@@ -99,7 +99,7 @@ GA_INLINE void track_block(void *p, uint8_t sc)
  * tail call. */
 GA_INLINE void *next_free_fast(uint8_t sc)
 {
-	void *p = mcache_pop(mcache_here(), sc);
+	void *p = mcache_pop_as(mcache_here(), sc, 1); /* (every class it is given carries the key) */
 	if (GA_LIKELY(p))
 		track_block(p, sc);
 	return p;

@@ -12,6 +12,7 @@
 #ifndef GA_MCACHE_H
 #define GA_MCACHE_H
 #include "ga.h"
+#include "check.h"
 #include "emergency.h"
 #include "mspan.h"
 #include "tunables.h"
@@ -294,10 +295,11 @@ GA_INLINE void *mcache_link_next(void *p)
 	return n;
 }
 
-/* Clear the mark of a free block from p, a block of class sc about to be handed out. */
-GA_INLINE void mcache_unmark(void *p, uintptr_t sc)
+/* Clear the mark of a free block from p, a block about to be handed out; keyed: its class is of 16
+ * bytes or more. */
+GA_INLINE void mcache_unmark_as(void *p, int keyed)
 {
-	if (sc > 3) { /* classes ≥ 16 bytes carry the free key in word 1 */
+	if (keyed) { /* classes ≥ 16 bytes carry the free key in word 1 */
 		ga_track_open((char *)p + 8, 8);
 		((uint64_t *)p)[1] = 0;
 	} else {
@@ -306,7 +308,15 @@ GA_INLINE void mcache_unmark(void *p, uintptr_t sc)
 	}
 }
 
-GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
+/* ... of class sc. */
+GA_INLINE void mcache_unmark(void *p, uintptr_t sc)
+{
+	mcache_unmark_as(p, sc > 3);
+}
+
+/* The pop itself; keyed: sc is a class of 16 bytes or more, or its list is empty (the fast paths
+ * of the malloc family, whose classes all are: see fill_malloc_classes; they spare the test). */
+GA_INLINE void *mcache_pop_as(mcache_here_t *h, uintptr_t sc, int keyed)
 {
 	if (GA_UNLIKELY(h->busy))
 		return NULL;
@@ -317,9 +327,16 @@ GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 		h->fl[sc].room++;
 	}
 	here_leave(h);
-	if (p)
-		mcache_unmark(p, sc);
+	if (p) {
+		GA_ASSERT(!keyed || sc > 3, "keyed pop of class %u", (unsigned)sc);
+		mcache_unmark_as(p, keyed);
+	}
 	return p;
+}
+
+GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
+{
+	return mcache_pop_as(h, sc, sc > 3);
 }
 
 enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };

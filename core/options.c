@@ -10,7 +10,7 @@ static const struct ga_option_desc options[GA_OPT_COUNT] = {
 	[GA_OPT_STATS] = {"STATS", KIND_BOOL, 0, 0, 1, "print allocation statistics to stderr at exit", 0},
 	[GA_OPT_CHECK] = {"CHECK", KIND_BOOL, 0, 0, 1, "verify the heap's structures as they change hands and at exit", 0},
 	[GA_OPT_HUGEPAGES] = {"HUGEPAGES", KIND_BOOL, 1, 0, 1,
-			      "transparent huge pages for the heap past the few MiB every program starts with", 0},
+			      "transparent huge pages for the heap past its first 16 MiB", 0},
 };
 
 static long long values[GA_OPT_COUNT];

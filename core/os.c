@@ -251,10 +251,11 @@ int ga_os_map_fresh(void *p, size_t n)
 	return ga_os_unused(p, n);
 }
 
-/* The first GA_HUGEPAGE_FLOOR bytes of the heap: a small program's whole heap lies there (the page
- * heap takes the lowest free address), and a huge page would add up to 2 MiB to its resident set.
- * Past them, one 2 MiB page maps what 512 small ones would: the TLB then covers the whole working
- * set of a heap of tens of megabytes, and the kernel takes one fault where it took 512
+/* The first GA_HUGEPAGE_FLOOR bytes of the heap: a small or middling program's whole heap lies
+ * there (the page heap takes the lowest free address), and a huge page partly used would add up to
+ * 2 MiB to its resident set. Past them, one 2 MiB page maps what 512 small ones would: the TLB
+ * then covers more of the working set of a heap of tens of megabytes, and the kernel takes one
+ * fault where it took 512
  * (docs/tuning.md has what that measured). (madvise) in parentheses: the call is not one the
  * fault-injection build counts or fails, as the advice is optional and its failure harmless. */
 static uintptr_t heap_floor_lo, heap_floor_hi;

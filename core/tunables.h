@@ -170,9 +170,10 @@
 
 /* The first this many bytes of the heap keep 4 KiB pages; the rest is marked for transparent huge
  * pages (GOALLOC_HUGEPAGES). Lower: more programs get huge pages' TLB reach and fewer page faults,
- * and a small program's resident set grows by up to 2 MiB per huge page it touches. */
+ * and a program whose heap ends just past the floor keeps up to 2 MiB more resident (docs/tuning.md
+ * has the programs measured at 4 and 16 MiB). */
 #ifndef GA_HUGEPAGE_FLOOR
-#define GA_HUGEPAGE_FLOOR ((size_t)4 << 20)
+#define GA_HUGEPAGE_FLOOR ((size_t)16 << 20)
 #endif
 
 /* ---- Metadata (fixalloc.c) ---------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* t_hugepages — the heap's page size: its first GA_HUGEPAGE_FLOOR bytes (4 MiB) keep 4 KiB pages
+/* t_hugepages — the heap's page size: its first GA_HUGEPAGE_FLOOR bytes (16 MiB) keep 4 KiB pages
  * (VmFlags "nh" in /proc/self/smaps), the rest of an arena is marked for transparent huge pages
  * ("hg"); GOALLOC_HUGEPAGES=0 leaves both to the kernel's default. Large reallocs that move pages
  * or map fresh ones over a block must not leave extra mappings behind (a mapping without the
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	plan(off ? 3 : 5);
 	char *small = launder(malloc(100));
 	/* past the floor: a block larger than it lies beyond it whatever came first */
-	size_t big_n = (size_t)12 << 20;
+	size_t big_n = (size_t)24 << 20;
 	char *big = launder(malloc(big_n));
 	ok(small && big, "allocated");
 	char f_small[600], f_big[600];
