@@ -201,6 +201,7 @@ def table(d, allocs, out):
                                                       ratio(g, best, name), ratio(g, cells.get((c, "glibc")))))
 
         n = len(rounds)
+    if os.path.exists(runs_path) and cases:  # (a run of the harness alone writes runs.csv's header only)
         emit("Workloads and programs: time (s)", tcell, fmt_time,
              "Median [min–max] of %d interleaved rounds. Workloads (wl:*) report their own wall time; "
              "programs are timed from outside (exec to exit). Lower is better. %s" % (n, NOISE_NOTE))
