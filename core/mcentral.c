@@ -98,6 +98,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 {
 	ga_lock(&c->lock);
 	struct mspan *s = c->partial;
+	MCENTRAL_COUNT(c, cache_span, 1);
+	MCENTRAL_COUNT(c, cache_span_heap, !s);
 	if (s) {
 		list_remove(c, s);
 		GA_ASSERT(s->allocCount < s->nelems);
@@ -135,6 +137,7 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 	ga_lock(&c->lock);
 	GA_ASSERT(s->incache && s->list == MSPAN_LIST_NONE && s->spanclass == spanclass_of(c), "span %p",
 		  (void *)s->base);
+	MCENTRAL_COUNT(c, uncache_span, 1);
 	if (ga_checking())
 		mspan_check(s); /* as its mcache leaves it */
 	s->incache = 0;
@@ -155,6 +158,8 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 	struct mspan *to_release[MCENTRAL_RELEASE_MAX];
 	unsigned nrel = 0;
 	ga_lock(&c->lock);
+	MCENTRAL_COUNT(c, free_list, 1);
+	MCENTRAL_COUNT(c, free_list_blocks, n);
 	uint8_t sc = spanclass_of(c);
 	void *from = NULL; /* the block whose link led to p */
 	while (n--) {
@@ -224,6 +229,7 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k == MCENTRAL_MAX_BATCHES || c->batch_bytes + bytes > MCENTRAL_BATCH_BYTES) {
+		MCENTRAL_COUNT(c, put_full, 1);
 		ga_unlock(&c->lock);
 		return 0;
 	}
@@ -232,6 +238,8 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 	c->batches[k].n = n;
 	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);
 	c->batch_bytes += bytes;
+	MCENTRAL_COUNT(c, put, 1);
+	MCENTRAL_COUNT(c, put_blocks, n);
 	ga_unlock(&c->lock);
 	return 1;
 }
@@ -240,8 +248,12 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 {
 	void *list = NULL;
 	*n = 0;
-	if (!atomic_load_explicit(&c->nbatches, memory_order_relaxed)) /* peek: a miss means the span path */
+	if (!atomic_load_explicit(&c->nbatches, memory_order_relaxed)) { /* peek: a miss means the span path */
+#ifdef GA_LOCKSTATS
+		atomic_fetch_add_explicit(&c->trips.peek_miss, 1, memory_order_relaxed);
+#endif
 		return NULL;
+	}
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k) {
@@ -251,6 +263,10 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		*n = b->n;
 		GA_ASSERT(c->batch_bytes >= b->n * block_bytes(c));
 		c->batch_bytes -= b->n * block_bytes(c);
+		MCENTRAL_COUNT(c, get, 1);
+		MCENTRAL_COUNT(c, get_blocks, b->n);
+	} else {
+		MCENTRAL_COUNT(c, get_empty, 1);
 	}
 	ga_unlock(&c->lock);
 	return list;

@@ -18,6 +18,22 @@ struct mcentral_batch {
 	uint32_t n;
 };
 
+#ifdef GA_LOCKSTATS
+/* Trips to an mcentral, by kind (the lock-statistics flavour, lock.h); under its lock but
+ * peek_miss, a look at an empty transfer cache that takes no lock. */
+struct mcentral_trips {
+	uint64_t cache_span, cache_span_heap; /* a span for an mcache; of which fresh from the mheap */
+	uint64_t uncache_span;
+	uint64_t free_list, free_list_blocks; /* blocks given back to their spans one by one */
+	uint64_t put, put_blocks, put_full;   /* batches parked; refused (full) */
+	uint64_t get, get_blocks, get_empty;  /* batches taken; none there once locked */
+	_Atomic uint64_t peek_miss;
+};
+#define MCENTRAL_COUNT(c, field, n) ((c)->trips.field += (n))
+#else
+#define MCENTRAL_COUNT(c, field, n) ((void)0)
+#endif
+
 struct mcentral {
 	ga_lock_t lock;
 	struct mspan *partial; /* uncached spans with ≥ 1 free slot (allocCount < nelems) */
@@ -26,6 +42,9 @@ struct mcentral {
 	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
 	uint64_t batch_bytes;  /* blocks × size over all batches */
 	struct mcentral_batch batches[MCENTRAL_MAX_BATCHES];
+#ifdef GA_LOCKSTATS
+	struct mcentral_trips trips;
+#endif
 } __attribute__((aligned(GA_CACHELINE)));
 
 GA_HIDDEN extern struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
