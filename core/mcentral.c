@@ -153,14 +153,153 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 	ga_unlock(&c->lock);
 }
 
-void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
+/* ---- Giving blocks back to their spans ----------------------------------------------------- */
+
+/* mcentral_free_list walks a list outside the lock and gathers its blocks by span: per span a
+ * bitmap of the slots freed (in `words`) and their count. Under the lock each span then takes its
+ * bits and count in one step, and changes lists at most once, so the lock is held for the spans a
+ * list touches, not for each block's lookups, link and key (the walk is the caller's own blocks,
+ * which no other thread can touch). A gathering holds at most FREE_GROUPS spans and FREE_WORDS
+ * bitmap words (a span of the 8-byte class takes 16, of 16 bytes 8, most take 1 or 2); when
+ * either is used up, what is gathered is applied and the walk goes on. About 2 KiB of stack. */
+#define FREE_GROUPS 32
+#define FREE_WORDS 128
+#define FREE_HASH 64 /* slots of the span → group table: twice FREE_GROUPS */
+
+struct free_group {
+	struct mspan *s;
+	void *first;  /* a block of the group: checked against s again under the lock */
+	uint16_t n;   /* blocks gathered */
+	uint16_t off; /* its bitmap: words[off .. off + s->nwords) */
+};
+
+struct free_gather {
+	uint32_t ngroups, nwords;
+	struct free_group *last; /* the group of the previous block: consecutive blocks share spans */
+	uint8_t hash[FREE_HASH]; /* group index + 1, 0 empty; linear probing */
+	struct free_group g[FREE_GROUPS];
+	uint64_t words[FREE_WORDS];
+};
+
+_Static_assert(FREE_WORDS >= (1024 + 63) / 64, "a gathering holds the bitmap of the largest span");
+
+static void gather_reset(struct free_gather *f)
 {
+	f->ngroups = f->nwords = 0;
+	f->last = NULL;
+	__builtin_memset(f->hash, 0, sizeof f->hash);
+}
+
+static unsigned hash_slot(const struct mspan *s)
+{
+	return (unsigned)(((uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 58) % FREE_HASH;
+}
+
+/* End the program for the slots of span s in word w of bits `bad` (freed twice). */
+static __attribute__((noreturn)) void double_free_in(const struct mspan *s, unsigned w, uint64_t bad)
+{
+	uintptr_t i = (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bad);
+	ga_double_free((void *)(s->objbase + i * s->elemsize));
+}
+
+/* Apply a gathering to its spans under c's lock: each span's slots freed (or, for a span an
+ * mcache holds, recorded in freedBits), after checking that none was free already; spans whose
+ * last block came back are given to the mheap after the lock is dropped (should_release), at most
+ * MCENTRAL_RELEASE_MAX of them (the rest stay partial). */
+static void gather_apply(struct mcentral *c, struct free_gather *f, uint32_t nblocks)
+{
+	if (!f->ngroups)
+		return;
 	struct mspan *to_release[MCENTRAL_RELEASE_MAX];
 	unsigned nrel = 0;
+	uint8_t sc = spanclass_of(c);
 	ga_lock(&c->lock);
 	MCENTRAL_COUNT(c, free_list, 1);
-	MCENTRAL_COUNT(c, free_list_blocks, n);
+	MCENTRAL_COUNT(c, free_list_blocks, nblocks);
+	(void)nblocks;
+	for (unsigned k = 0; k < f->ngroups; k++) {
+		struct free_group *g = &f->g[k];
+		struct mspan *s = g->s;
+		const uint64_t *bits = &f->words[g->off];
+		/* A span with a block of the caller's cannot have gone back to the mheap meanwhile; if
+		 * it did, that block had been freed already. */
+		if (GA_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE ||
+				s->spanclass != sc || span_of((uintptr_t)g->first) != s))
+			ga_double_free(g->first);
+		s->needzero = 1;
+		if (s->incache) {
+			unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+			for (unsigned w = 0; w < s->nwords; w++) {
+				uint64_t m = bits[w];
+				if (!m)
+					continue;
+				uint64_t taken = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
+				uint64_t bad = m & (~(s->allocBits[w] | taken) | s->freedBits[w]);
+				if (GA_UNLIKELY(bad))
+					double_free_in(s, w, bad);
+				s->freedBits[w] |= m;
+			}
+			continue;
+		}
+		for (unsigned w = 0; w < s->nwords; w++) {
+			uint64_t m = bits[w];
+			if (GA_UNLIKELY(m & ~s->allocBits[w]))
+				double_free_in(s, w, m & ~s->allocBits[w]);
+			s->allocBits[w] &= ~m;
+		}
+		GA_ASSERT(s->allocCount >= g->n, "span %p: %u blocks freed, allocCount %u", (void *)s->base, g->n,
+			  s->allocCount);
+		int was_full = s->allocCount == s->nelems;
+		s->allocCount = (uint16_t)(s->allocCount - g->n);
+		if (s->allocCount == 0) {
+			list_remove(c, s);
+			if (should_release(c) && nrel < MCENTRAL_RELEASE_MAX) {
+				to_release[nrel++] = s;
+				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
+			} else {
+				list_push(c, s, MSPAN_LIST_PARTIAL);
+			}
+		} else if (was_full) {
+			list_remove(c, s);
+			list_push(c, s, MSPAN_LIST_PARTIAL);
+		}
+	}
+	ga_unlock(&c->lock);
+	for (unsigned k = 0; k < nrel; k++)
+		mheap_free_span(to_release[k]);
+	gather_reset(f);
+}
+
+/* The group of span s in f, a new one if s has none (applying f first if it is full). */
+static struct free_group *gather_group(struct mcentral *c, struct free_gather *f, struct mspan *s,
+				       uint32_t *gathered)
+{
+	unsigned h = hash_slot(s);
+	for (; f->hash[h]; h = (h + 1) % FREE_HASH)
+		if (f->g[f->hash[h] - 1].s == s)
+			return &f->g[f->hash[h] - 1];
+	if (f->ngroups == FREE_GROUPS || f->nwords + s->nwords > FREE_WORDS) {
+		gather_apply(c, f, *gathered);
+		*gathered = 0;
+		h = hash_slot(s);
+	}
+	struct free_group *g = &f->g[f->ngroups];
+	g->s = s;
+	g->first = NULL;
+	g->n = 0;
+	g->off = (uint16_t)f->nwords;
+	__builtin_memset(&f->words[f->nwords], 0, s->nwords * sizeof(uint64_t));
+	f->nwords += s->nwords;
+	f->hash[h] = (uint8_t)++f->ngroups;
+	return g;
+}
+
+void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
+{
+	struct free_gather f;
+	gather_reset(&f);
 	uint8_t sc = spanclass_of(c);
+	uint32_t gathered = 0;
 	void *from = NULL; /* the block whose link led to p */
 	while (n--) {
 		void *p = list;
@@ -174,39 +313,18 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 			((uint64_t *)p)[1] = ga_free_key;
 			ga_track_close((char *)p + 8, 8);
 		}
+		struct free_group *g = f.last && f.last->s == s ? f.last : gather_group(c, &f, s, &gathered);
+		f.last = g;
 		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
-		uint64_t bit = 1ull << (i % 64);
-		unsigned w = (unsigned)(i / 64);
-		s->needzero = 1;
-		if (s->incache) {
-			unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
-			int allocated = (s->allocBits[w] & bit) || i < fi;
-			if (!allocated || (s->freedBits[w] & bit))
-				ga_double_free(p);
-			s->freedBits[w] |= bit;
-			continue;
-		}
-		if (!(s->allocBits[w] & bit))
-			ga_double_free(p);
-		GA_ASSERT(s->allocCount > 0, "span %p", (void *)s->base);
-		s->allocBits[w] &= ~bit;
-		if (s->allocCount-- == s->nelems) {
-			list_remove(c, s);
-			list_push(c, s, MSPAN_LIST_PARTIAL);
-		}
-		if (s->allocCount == 0) {
-			list_remove(c, s);
-			if (should_release(c) && nrel < MCENTRAL_RELEASE_MAX) {
-				to_release[nrel++] = s;
-				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
-			} else {
-				list_push(c, s, MSPAN_LIST_PARTIAL);
-			}
-		}
+		uint64_t bit = 1ull << (i % 64), *w = &f.words[g->off + i / 64];
+		if (GA_UNLIKELY(*w & bit))
+			ga_double_free(p); /* twice on this list */
+		*w |= bit;
+		g->first = p;
+		g->n++;
+		gathered++;
 	}
-	ga_unlock(&c->lock);
-	for (unsigned k = 0; k < nrel; k++)
-		mheap_free_span(to_release[k]);
+	gather_apply(c, &f, gathered);
 }
 
 int mcentral_slot_is_free(struct mcentral *c, struct mspan *s, void *p, int *never)

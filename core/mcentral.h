@@ -55,8 +55,10 @@ GA_HIDDEN struct mspan *mcentral_cache_span(struct mcentral *c);
 /* Take a span back from an mcache (Go: uncacheSpan): settle its bits, file it as partial/full,
  * or give its pages back if nothing in it is allocated. */
 GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
-/* Return n freed blocks (all of this span class) linked through their first word. Detects
- * double frees (the block is already free in its span). */
+/* Return n freed blocks (all of this span class) linked through their first word to their spans.
+ * The list is walked and its blocks gathered by span before the lock is taken; under it each
+ * span takes its freed slots in one step. Detects double frees (a block already free in its
+ * span, or twice on the list). */
 GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
 /* Is block p (a slot of s, of c's class) free in its span: not allocated, or freed back to it?
  * *never: its span counts it not allocated (a slot never handed out, or one whose free reached
