@@ -15,6 +15,9 @@ uintptr_t ga_link_limit;
 struct mcentral ga_central[GA_NUM_SPAN_CLASSES] = {
 	[0 ... GA_NUM_SPAN_CLASSES - 1] = {.lock = GA_LOCK_INIT(GA_RANK_MCENTRAL)}};
 
+/* The transfer caches' entries (mcentral.batches). */
+static struct mcentral_batch batch_rows[GA_NUM_SPAN_CLASSES][MCENTRAL_MAX_BATCHES];
+
 static uint8_t spanclass_of(const struct mcentral *c)
 {
 	return (uint8_t)(c - ga_central);
@@ -352,6 +355,8 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 		return 0;
 	}
 	GA_ASSERT(n > 0 && list);
+	if (GA_UNLIKELY(!c->batches))
+		c->batches = batch_rows[spanclass_of(c)];
 	c->batches[k].head = list;
 	c->batches[k].n = n;
 	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);

@@ -41,7 +41,11 @@ struct mcentral {
 	uint32_t npartial, nfull; /* (the span class is the record's index in ga_central) */
 	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
 	uint64_t batch_bytes;  /* blocks × size over all batches */
-	struct mcentral_batch batches[MCENTRAL_MAX_BATCHES];
+	/* MCENTRAL_MAX_BATCHES entries: the class's row of a zeroed array (mcentral.c), set under
+	 * the lock by the first park. Not in the record: the records are initialised data, mapped
+	 * from the file, and rows of 2 KiB would spread them over pages that fault in around any
+	 * record a program uses; the row's pages cost memory only as far as batches fill it. */
+	struct mcentral_batch *batches;
 #ifdef GA_LOCKSTATS
 	struct mcentral_trips trips;
 #endif
