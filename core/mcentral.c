@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "check.h"
 #include "mcache.h"
+#include "malloc.h"
 #include "mheap.h"
 #include "track.h"
 
@@ -305,9 +306,15 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 	uint32_t gathered = 0;
 	void *from = NULL; /* the block whose link led to p */
 	while (n--) {
+		/* The block is checked against its page's entry, as free() checks it, not against its
+		 * span record: the record's second cache line (freeindex, allocCache) is written by the
+		 * thread that caches the span, on every block it hands out. Per block, only the record's
+		 * first line (objbase, divmagic) is read. */
 		void *p = list;
-		struct mspan *s = span_of((uintptr_t)p);
-		if (GA_UNLIKELY(!s || s->spanclass != sc || !mspan_is_slot_start(s, (uintptr_t)p)))
+		struct heap_arena *a = arena_of((uintptr_t)p);
+		uintptr_t info = a ? arena_page_class(a, (uintptr_t)p) : 0;
+		struct mspan *s = a ? arena_page_span(a, (uintptr_t)p) : NULL;
+		if (GA_UNLIKELY(!s || page_entry_spanclass(info) != sc || !page_slot_start(p, info)))
 			ga_corrupt_list(from, p); /* (a list's first block comes from goalloc's own records) */
 		list = ga_link_get(p);
 		from = p;
