@@ -20,6 +20,21 @@ const char *ga_lock_rank_name(unsigned rank)
 	return rank < GA_RANK_COUNT ? rank_names[rank] : "unranked";
 }
 
+#ifdef GA_LOCKSTATS
+struct ga_lock_stats *_Atomic ga_lockstats_all;
+
+/* (Called by the lock's holder: listed once.) */
+void ga_lockstats_list(struct ga_lock_stats *st)
+{
+	st->listed = 1;
+	struct ga_lock_stats *old = atomic_load_explicit(&ga_lockstats_all, memory_order_relaxed);
+	do
+		st->next = old;
+	while (!atomic_compare_exchange_weak_explicit(&ga_lockstats_all, &old, st, memory_order_release,
+						      memory_order_relaxed));
+}
+#endif
+
 #ifdef GA_DEBUG
 /* Deepest nesting: ga_lock_all holds every lock (the registry, the orphan
  * cache, the mcentrals, the mheap) plus the reserved ranks. */

@@ -30,14 +30,37 @@ enum ga_lock_rank {
 	GA_RANK_COUNT
 };
 
+#ifdef GA_LOCKSTATS
+/* The lock-statistics flavour (make B=build-lockstats EXTRA_CFLAGS=-DGA_LOCKSTATS lib): every
+ * lock counts its acquisitions, those that found it held (a failed trylock first), and the TSC
+ * cycles spent waiting for it and holding it; GOALLOC_STATS prints them per rank at exit
+ * (stats.c), with the mcentral trips (mcentral.h). The counts are deterministic proxies for
+ * contention where wall time is noise; the cycles are wall time. Fields under the lock itself
+ * but `wait`'s add, which also happens once the lock is held. A lock joins the list the printer
+ * walks the first time it is taken. */
+struct ga_lock_stats {
+	uint64_t acquired, contended, wait_cycles, hold_cycles;
+	uint64_t t_acquired; /* TSC when the holder took it */
+	struct ga_lock_stats *next; /* on ga_lockstats_all once taken */
+	uint32_t listed;
+};
+#endif
+
 typedef struct {
 	pthread_mutex_t m;
 	/* enum ga_lock_rank. (Its name comes from the rank: a pointer here would need a relocation
 	 * per lock at load time, and the mcentral records would be written before they are used.) */
 	uint32_t rank;
+#ifdef GA_LOCKSTATS
+	struct ga_lock_stats st;
+#endif
 } ga_lock_t;
 
+#ifdef GA_LOCKSTATS
+#define GA_LOCK_INIT(rank) {PTHREAD_MUTEX_INITIALIZER, (rank), {0}}
+#else
 #define GA_LOCK_INIT(rank) {PTHREAD_MUTEX_INITIALIZER, (rank)}
+#endif
 
 /* Take every lock of the process in rank order, and release them (init.c). */
 GA_HIDDEN void ga_lock_all(void);
@@ -59,12 +82,38 @@ GA_HIDDEN void ga_witness_all_begin(void);
 GA_HIDDEN void ga_witness_all_end(void);
 #endif
 
+#ifdef GA_LOCKSTATS
+/* The locks taken so far, each with its rank (the printer's list). */
+GA_HIDDEN void ga_lockstats_list(struct ga_lock_stats *st);
+GA_HIDDEN extern struct ga_lock_stats *_Atomic ga_lockstats_all;
+
+static inline void ga_lockstats_acquire(ga_lock_t *l)
+{
+	if (pthread_mutex_trylock(&l->m) == 0) {
+		l->st.t_acquired = __builtin_ia32_rdtsc();
+	} else {
+		uint64_t t0 = __builtin_ia32_rdtsc();
+		pthread_mutex_lock(&l->m);
+		l->st.t_acquired = __builtin_ia32_rdtsc();
+		l->st.contended++;
+		l->st.wait_cycles += l->st.t_acquired - t0;
+	}
+	l->st.acquired++;
+	if (GA_UNLIKELY(!l->st.listed))
+		ga_lockstats_list(&l->st);
+}
+#endif
+
 static inline void ga_lock(ga_lock_t *l)
 {
 #ifdef GA_DEBUG
 	ga_witness_acquire(l);
 #endif
+#ifdef GA_LOCKSTATS
+	ga_lockstats_acquire(l);
+#else
 	pthread_mutex_lock(&l->m);
+#endif
 #ifdef GA_DEBUG
 	ga_witness_acquired(l);
 #endif
@@ -74,6 +123,9 @@ static inline void ga_unlock(ga_lock_t *l)
 {
 #ifdef GA_DEBUG
 	ga_witness_release(l);
+#endif
+#ifdef GA_LOCKSTATS
+	l->st.hold_cycles += __builtin_ia32_rdtsc() - l->st.t_acquired;
 #endif
 	pthread_mutex_unlock(&l->m);
 }
@@ -87,4 +139,12 @@ static inline void ga_lock_reinit(ga_lock_t *l)
 #endif
 	pthread_mutex_init(&l->m, NULL);
 }
+
+#ifdef GA_LOCKSTATS
+/* The lock whose statistics st are. */
+static inline const ga_lock_t *ga_lockstats_lock(const struct ga_lock_stats *st)
+{
+	return (const ga_lock_t *)((const char *)st - __builtin_offsetof(ga_lock_t, st));
+}
+#endif
 #endif

@@ -81,8 +81,8 @@ static void flush_list(struct mcache *c, uint8_t sc, uint32_t keep, uint32_t cap
 	mcentral_free_list(&ga_central[sc], rest, n);
 }
 
-/* The bound of a list that only receives frees: an eighth of the full bound, at least 16 blocks
- * (or the full bound if that is smaller). */
+/* The bound of a list that only receives frees: the full bound / MCACHE_FREEONLY_DIV (half), at
+ * least 16 blocks (or the full bound if that is smaller). */
 static uint32_t freeonly_cap(uint8_t sc)
 {
 	uint32_t full = list_cap(sc), cap = full / MCACHE_FREEONLY_DIV;

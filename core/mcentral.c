@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "check.h"
 #include "mcache.h"
+#include "malloc.h"
 #include "mheap.h"
 #include "track.h"
 
@@ -14,6 +15,9 @@ uintptr_t ga_link_limit;
  * class is used: 136 records are 87 KiB. */
 struct mcentral ga_central[GA_NUM_SPAN_CLASSES] = {
 	[0 ... GA_NUM_SPAN_CLASSES - 1] = {.lock = GA_LOCK_INIT(GA_RANK_MCENTRAL)}};
+
+/* The transfer caches' entries (mcentral.batches). */
+static struct mcentral_batch batch_rows[GA_NUM_SPAN_CLASSES][MCENTRAL_MAX_BATCHES];
 
 static uint8_t spanclass_of(const struct mcentral *c)
 {
@@ -98,6 +102,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 {
 	ga_lock(&c->lock);
 	struct mspan *s = c->partial;
+	MCENTRAL_COUNT(c, cache_span, 1);
+	MCENTRAL_COUNT(c, cache_span_heap, !s);
 	if (s) {
 		list_remove(c, s);
 		GA_ASSERT(s->allocCount < s->nelems);
@@ -135,6 +141,7 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 	ga_lock(&c->lock);
 	GA_ASSERT(s->incache && s->list == MSPAN_LIST_NONE && s->spanclass == spanclass_of(c), "span %p",
 		  (void *)s->base);
+	MCENTRAL_COUNT(c, uncache_span, 1);
 	if (ga_checking())
 		mspan_check(s); /* as its mcache leaves it */
 	s->incache = 0;
@@ -150,45 +157,104 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 	ga_unlock(&c->lock);
 }
 
-void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
+/* ---- Giving blocks back to their spans ----------------------------------------------------- */
+
+/* mcentral_free_list walks a list outside the lock and gathers its blocks by span: per span a
+ * bitmap of the slots freed (in `words`) and their count. Under the lock each span then takes its
+ * bits and count in one step, and changes lists at most once, so the lock is held for the spans a
+ * list touches, not for each block's lookups, link and key (the walk is the caller's own blocks,
+ * which no other thread can touch). A gathering holds at most FREE_GROUPS spans and FREE_WORDS
+ * bitmap words (a span of the 8-byte class takes 16, of 16 bytes 8, most take 1 or 2); when
+ * either is used up, what is gathered is applied and the walk goes on. About 2 KiB of stack. */
+#define FREE_GROUPS 32
+#define FREE_WORDS 128
+#define FREE_HASH 64 /* slots of the span → group table: twice FREE_GROUPS */
+
+struct free_group {
+	struct mspan *s;
+	void *first;  /* a block of the group: checked against s again under the lock */
+	uint16_t n;   /* blocks gathered */
+	uint16_t off; /* its bitmap: words[off .. off + s->nwords) */
+};
+
+struct free_gather {
+	uint32_t ngroups, nwords;
+	struct free_group *last; /* the group of the previous block: consecutive blocks share spans */
+	uint8_t hash[FREE_HASH]; /* group index + 1, 0 empty; linear probing */
+	struct free_group g[FREE_GROUPS];
+	uint64_t words[FREE_WORDS];
+};
+
+_Static_assert(FREE_WORDS >= (1024 + 63) / 64, "a gathering holds the bitmap of the largest span");
+
+static void gather_reset(struct free_gather *f)
 {
+	f->ngroups = f->nwords = 0;
+	f->last = NULL;
+	__builtin_memset(f->hash, 0, sizeof f->hash);
+}
+
+static unsigned hash_slot(const struct mspan *s)
+{
+	return (unsigned)(((uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 58) % FREE_HASH;
+}
+
+/* End the program for the slots of span s in word w of bits `bad` (freed twice). */
+static __attribute__((noreturn)) void double_free_in(const struct mspan *s, unsigned w, uint64_t bad)
+{
+	uintptr_t i = (uintptr_t)w * 64 + (unsigned)__builtin_ctzll(bad);
+	ga_double_free((void *)(s->objbase + i * s->elemsize));
+}
+
+/* Apply a gathering to its spans under c's lock: each span's slots freed (or, for a span an
+ * mcache holds, recorded in freedBits), after checking that none was free already; spans whose
+ * last block came back are given to the mheap after the lock is dropped (should_release), at most
+ * MCENTRAL_RELEASE_MAX of them (the rest stay partial). */
+static void gather_apply(struct mcentral *c, struct free_gather *f, uint32_t nblocks)
+{
+	if (!f->ngroups)
+		return;
 	struct mspan *to_release[MCENTRAL_RELEASE_MAX];
 	unsigned nrel = 0;
-	ga_lock(&c->lock);
 	uint8_t sc = spanclass_of(c);
-	void *from = NULL; /* the block whose link led to p */
-	while (n--) {
-		void *p = list;
-		struct mspan *s = span_of((uintptr_t)p);
-		if (GA_UNLIKELY(!s || s->spanclass != sc || !mspan_is_slot_start(s, (uintptr_t)p)))
-			ga_corrupt_list(from, p); /* (a list's first block comes from goalloc's own records) */
-		list = ga_link_get(p);
-		from = p;
-		if (sc > 3) { /* the mark of a free slot (blocks freed by an orphaned thread lack it) */
-			ga_track_open((char *)p + 8, 8);
-			((uint64_t *)p)[1] = ga_free_key;
-			ga_track_close((char *)p + 8, 8);
-		}
-		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
-		uint64_t bit = 1ull << (i % 64);
-		unsigned w = (unsigned)(i / 64);
+	ga_lock(&c->lock);
+	MCENTRAL_COUNT(c, free_list, 1);
+	MCENTRAL_COUNT(c, free_list_blocks, nblocks);
+	(void)nblocks;
+	for (unsigned k = 0; k < f->ngroups; k++) {
+		struct free_group *g = &f->g[k];
+		struct mspan *s = g->s;
+		const uint64_t *bits = &f->words[g->off];
+		/* A span with a block of the caller's cannot have gone back to the mheap meanwhile; if
+		 * it did, that block had been freed already. */
+		if (GA_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE ||
+				s->spanclass != sc || span_of((uintptr_t)g->first) != s))
+			ga_double_free(g->first);
 		s->needzero = 1;
 		if (s->incache) {
 			unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
-			int allocated = (s->allocBits[w] & bit) || i < fi;
-			if (!allocated || (s->freedBits[w] & bit))
-				ga_double_free(p);
-			s->freedBits[w] |= bit;
+			for (unsigned w = 0; w < s->nwords; w++) {
+				uint64_t m = bits[w];
+				if (!m)
+					continue;
+				uint64_t taken = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
+				uint64_t bad = m & (~(s->allocBits[w] | taken) | s->freedBits[w]);
+				if (GA_UNLIKELY(bad))
+					double_free_in(s, w, bad);
+				s->freedBits[w] |= m;
+			}
 			continue;
 		}
-		if (!(s->allocBits[w] & bit))
-			ga_double_free(p);
-		GA_ASSERT(s->allocCount > 0, "span %p", (void *)s->base);
-		s->allocBits[w] &= ~bit;
-		if (s->allocCount-- == s->nelems) {
-			list_remove(c, s);
-			list_push(c, s, MSPAN_LIST_PARTIAL);
+		for (unsigned w = 0; w < s->nwords; w++) {
+			uint64_t m = bits[w];
+			if (GA_UNLIKELY(m & ~s->allocBits[w]))
+				double_free_in(s, w, m & ~s->allocBits[w]);
+			s->allocBits[w] &= ~m;
 		}
+		GA_ASSERT(s->allocCount >= g->n, "span %p: %u blocks freed, allocCount %u", (void *)s->base, g->n,
+			  s->allocCount);
+		int was_full = s->allocCount == s->nelems;
+		s->allocCount = (uint16_t)(s->allocCount - g->n);
 		if (s->allocCount == 0) {
 			list_remove(c, s);
 			if (should_release(c) && nrel < MCENTRAL_RELEASE_MAX) {
@@ -197,11 +263,78 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 			} else {
 				list_push(c, s, MSPAN_LIST_PARTIAL);
 			}
+		} else if (was_full) {
+			list_remove(c, s);
+			list_push(c, s, MSPAN_LIST_PARTIAL);
 		}
 	}
 	ga_unlock(&c->lock);
 	for (unsigned k = 0; k < nrel; k++)
 		mheap_free_span(to_release[k]);
+	gather_reset(f);
+}
+
+/* The group of span s in f, a new one if s has none (applying f first if it is full). */
+static struct free_group *gather_group(struct mcentral *c, struct free_gather *f, struct mspan *s,
+				       uint32_t *gathered)
+{
+	unsigned h = hash_slot(s);
+	for (; f->hash[h]; h = (h + 1) % FREE_HASH)
+		if (f->g[f->hash[h] - 1].s == s)
+			return &f->g[f->hash[h] - 1];
+	if (f->ngroups == FREE_GROUPS || f->nwords + s->nwords > FREE_WORDS) {
+		gather_apply(c, f, *gathered);
+		*gathered = 0;
+		h = hash_slot(s);
+	}
+	struct free_group *g = &f->g[f->ngroups];
+	g->s = s;
+	g->first = NULL;
+	g->n = 0;
+	g->off = (uint16_t)f->nwords;
+	__builtin_memset(&f->words[f->nwords], 0, s->nwords * sizeof(uint64_t));
+	f->nwords += s->nwords;
+	f->hash[h] = (uint8_t)++f->ngroups;
+	return g;
+}
+
+void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
+{
+	struct free_gather f;
+	gather_reset(&f);
+	uint8_t sc = spanclass_of(c);
+	uint32_t gathered = 0;
+	void *from = NULL; /* the block whose link led to p */
+	while (n--) {
+		/* The block is checked against its page's entry, as free() checks it, not against its
+		 * span record: the record's second cache line (freeindex, allocCache) is written by the
+		 * thread that caches the span, on every block it hands out. Per block, only the record's
+		 * first line (objbase, divmagic) is read. */
+		void *p = list;
+		struct heap_arena *a = arena_of((uintptr_t)p);
+		uintptr_t info = a ? arena_page_class(a, (uintptr_t)p) : 0;
+		struct mspan *s = a ? arena_page_span(a, (uintptr_t)p) : NULL;
+		if (GA_UNLIKELY(!s || page_entry_spanclass(info) != sc || !page_slot_start(p, info)))
+			ga_corrupt_list(from, p); /* (a list's first block comes from goalloc's own records) */
+		list = ga_link_get(p);
+		from = p;
+		if (sc > 3) { /* the mark of a free slot (blocks freed by an orphaned thread lack it) */
+			ga_track_open((char *)p + 8, 8);
+			((uint64_t *)p)[1] = ga_free_key;
+			ga_track_close((char *)p + 8, 8);
+		}
+		struct free_group *g = f.last && f.last->s == s ? f.last : gather_group(c, &f, s, &gathered);
+		f.last = g;
+		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
+		uint64_t bit = 1ull << (i % 64), *w = &f.words[g->off + i / 64];
+		if (GA_UNLIKELY(*w & bit))
+			ga_double_free(p); /* twice on this list */
+		*w |= bit;
+		g->first = p;
+		g->n++;
+		gathered++;
+	}
+	gather_apply(c, &f, gathered);
 }
 
 int mcentral_slot_is_free(struct mcentral *c, struct mspan *s, void *p, int *never)
@@ -224,14 +357,19 @@ int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n)
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k == MCENTRAL_MAX_BATCHES || c->batch_bytes + bytes > MCENTRAL_BATCH_BYTES) {
+		MCENTRAL_COUNT(c, put_full, 1);
 		ga_unlock(&c->lock);
 		return 0;
 	}
 	GA_ASSERT(n > 0 && list);
+	if (GA_UNLIKELY(!c->batches))
+		c->batches = batch_rows[spanclass_of(c)];
 	c->batches[k].head = list;
 	c->batches[k].n = n;
 	atomic_store_explicit(&c->nbatches, k + 1, memory_order_relaxed);
 	c->batch_bytes += bytes;
+	MCENTRAL_COUNT(c, put, 1);
+	MCENTRAL_COUNT(c, put_blocks, n);
 	ga_unlock(&c->lock);
 	return 1;
 }
@@ -240,8 +378,12 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 {
 	void *list = NULL;
 	*n = 0;
-	if (!atomic_load_explicit(&c->nbatches, memory_order_relaxed)) /* peek: a miss means the span path */
+	if (!atomic_load_explicit(&c->nbatches, memory_order_relaxed)) { /* peek: a miss means the span path */
+#ifdef GA_LOCKSTATS
+		atomic_fetch_add_explicit(&c->trips.peek_miss, 1, memory_order_relaxed);
+#endif
 		return NULL;
+	}
 	ga_lock(&c->lock);
 	uint32_t k = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (k) {
@@ -251,6 +393,10 @@ void *mcentral_get_batch(struct mcentral *c, uint32_t *n)
 		*n = b->n;
 		GA_ASSERT(c->batch_bytes >= b->n * block_bytes(c));
 		c->batch_bytes -= b->n * block_bytes(c);
+		MCENTRAL_COUNT(c, get, 1);
+		MCENTRAL_COUNT(c, get_blocks, b->n);
+	} else {
+		MCENTRAL_COUNT(c, get_empty, 1);
 	}
 	ga_unlock(&c->lock);
 	return list;

@@ -18,6 +18,22 @@ struct mcentral_batch {
 	uint32_t n;
 };
 
+#ifdef GA_LOCKSTATS
+/* Trips to an mcentral, by kind (the lock-statistics flavour, lock.h); under its lock but
+ * peek_miss, a look at an empty transfer cache that takes no lock. */
+struct mcentral_trips {
+	uint64_t cache_span, cache_span_heap; /* a span for an mcache; of which fresh from the mheap */
+	uint64_t uncache_span;
+	uint64_t free_list, free_list_blocks; /* blocks given back to their spans one by one */
+	uint64_t put, put_blocks, put_full;   /* batches parked; refused (full) */
+	uint64_t get, get_blocks, get_empty;  /* batches taken; none there once locked */
+	_Atomic uint64_t peek_miss;
+};
+#define MCENTRAL_COUNT(c, field, n) ((c)->trips.field += (n))
+#else
+#define MCENTRAL_COUNT(c, field, n) ((void)0)
+#endif
+
 struct mcentral {
 	ga_lock_t lock;
 	struct mspan *partial; /* uncached spans with ≥ 1 free slot (allocCount < nelems) */
@@ -25,7 +41,14 @@ struct mcentral {
 	uint32_t npartial, nfull; /* (the span class is the record's index in ga_central) */
 	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
 	uint64_t batch_bytes;  /* blocks × size over all batches */
-	struct mcentral_batch batches[MCENTRAL_MAX_BATCHES];
+	/* MCENTRAL_MAX_BATCHES entries: the class's row of a zeroed array (mcentral.c), set under
+	 * the lock by the first park. Not in the record: the records are initialised data, mapped
+	 * from the file, and rows of 2 KiB would spread them over pages that fault in around any
+	 * record a program uses; the row's pages cost memory only as far as batches fill it. */
+	struct mcentral_batch *batches;
+#ifdef GA_LOCKSTATS
+	struct mcentral_trips trips;
+#endif
 } __attribute__((aligned(GA_CACHELINE)));
 
 GA_HIDDEN extern struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
@@ -36,8 +59,10 @@ GA_HIDDEN struct mspan *mcentral_cache_span(struct mcentral *c);
 /* Take a span back from an mcache (Go: uncacheSpan): settle its bits, file it as partial/full,
  * or give its pages back if nothing in it is allocated. */
 GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
-/* Return n freed blocks (all of this span class) linked through their first word. Detects
- * double frees (the block is already free in its span). */
+/* Return n freed blocks (all of this span class) linked through their first word to their spans.
+ * The list is walked and its blocks gathered by span before the lock is taken; under it each
+ * span takes its freed slots in one step. Detects double frees (a block already free in its
+ * span, or twice on the list). */
 GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
 /* Is block p (a slot of s, of c's class) free in its span: not allocated, or freed back to it?
  * *never: its span counts it not allocated (a slot never handed out, or one whose free reached

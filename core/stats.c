@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "lock.h"
+#include "mcentral.h"
 #include "mheap.h"
 #include "threads.h"
 
@@ -127,6 +129,87 @@ void stats_collect(struct ga_stats *out)
 	collect(&pc, out);
 }
 
+#ifdef GA_LOCKSTATS
+/* x / ops to three decimals, as "a.bcd" (ga_dprintf has no %f). */
+static void print_ratio(int fd, const char *name, uint64_t x, uint64_t ops)
+{
+	uint64_t milli = ops ? x * 1000 / ops : 0;
+	ga_dprintf(fd, " %s %llu.%03llu", name, (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000));
+}
+
+/* The lock-statistics flavour's report (lock.h, mcentral.h): per lock rank, then the mcentral
+ * trips summed over the classes and for the busiest classes; "per op" divides by mallocs +
+ * frees. */
+static void lockstats_print(int fd, uint64_t ops)
+{
+	struct ga_lock_stats sum[GA_RANK_COUNT] = {0};
+	for (struct ga_lock_stats *st = atomic_load_explicit(&ga_lockstats_all, memory_order_acquire); st; st = st->next) {
+		unsigned r = ga_lockstats_lock(st)->rank;
+		if (r >= GA_RANK_COUNT)
+			continue;
+		sum[r].acquired += st->acquired;
+		sum[r].contended += st->contended;
+		sum[r].wait_cycles += st->wait_cycles;
+		sum[r].hold_cycles += st->hold_cycles;
+	}
+	ga_dprintf(fd, "goalloc: locks (%llu mallocs+frees): rank, acquired, contended, wait and hold (TSC cycles)\n",
+		   (unsigned long long)ops);
+	for (unsigned r = 0; r < GA_RANK_COUNT; r++) {
+		if (!sum[r].acquired)
+			continue;
+		ga_dprintf(fd, "goalloc:   %-16s %12llu %10llu wait %14llu hold %14llu  (avg hold %llu);",
+			   ga_lock_rank_name(r), (unsigned long long)sum[r].acquired, (unsigned long long)sum[r].contended,
+			   (unsigned long long)sum[r].wait_cycles, (unsigned long long)sum[r].hold_cycles,
+			   (unsigned long long)(sum[r].hold_cycles / sum[r].acquired));
+		print_ratio(fd, "per 1000 ops:", sum[r].acquired * 1000, ops);
+		print_ratio(fd, "contended", sum[r].contended * 1000, ops);
+		ga_dprintf(fd, "\n");
+	}
+	struct mcentral_trips t = {0};
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcentral_trips *x = &ga_central[sc].trips;
+		t.cache_span += x->cache_span;
+		t.cache_span_heap += x->cache_span_heap;
+		t.uncache_span += x->uncache_span;
+		t.free_list += x->free_list;
+		t.free_list_blocks += x->free_list_blocks;
+		t.put += x->put;
+		t.put_blocks += x->put_blocks;
+		t.put_full += x->put_full;
+		t.get += x->get;
+		t.get_blocks += x->get_blocks;
+		t.get_empty += x->get_empty;
+		t.peek_miss += atomic_load_explicit(&x->peek_miss, memory_order_relaxed);
+	}
+	ga_dprintf(fd, "goalloc: mcentral trips: cache_span %llu (heap %llu), uncache_span %llu, free_list %llu (%llu blocks), "
+		       "put %llu (%llu blocks), put_full %llu, get %llu (%llu blocks), get_empty %llu, peek_miss %llu\n",
+		   (unsigned long long)t.cache_span, (unsigned long long)t.cache_span_heap,
+		   (unsigned long long)t.uncache_span, (unsigned long long)t.free_list,
+		   (unsigned long long)t.free_list_blocks, (unsigned long long)t.put, (unsigned long long)t.put_blocks,
+		   (unsigned long long)t.put_full, (unsigned long long)t.get, (unsigned long long)t.get_blocks,
+		   (unsigned long long)t.get_empty, (unsigned long long)t.peek_miss);
+	ga_dprintf(fd, "goalloc: mcentral per 1000 ops:");
+	print_ratio(fd, "trips", (t.cache_span + t.uncache_span + t.free_list + t.put + t.put_full + t.get + t.get_empty) * 1000, ops);
+	print_ratio(fd, "free_list blocks", t.free_list_blocks * 1000, ops);
+	print_ratio(fd, "put blocks", t.put_blocks * 1000, ops);
+	print_ratio(fd, "get blocks", t.get_blocks * 1000, ops);
+	ga_dprintf(fd, "\n");
+	ga_dprintf(fd, "goalloc: %5s %10s %10s %8s %8s %8s %9s %8s %8s %8s\n", "class", "acquired", "contended", "cache", "uncache",
+		   "freelist", "fl_blocks", "put", "put_full", "get");
+	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		struct mcentral *c = &ga_central[sc];
+		if (c->lock.st.acquired * 200 < sum[GA_RANK_MCENTRAL].acquired) /* under 0.5 %: left out */
+			continue;
+		ga_dprintf(fd, "goalloc: %3u/%-2u %10llu %10llu %8llu %8llu %8llu %9llu %8llu %8llu %8llu\n",
+			   GA_SPANCLASS_SIZECLASS(sc), sc & 1, (unsigned long long)c->lock.st.acquired,
+			   (unsigned long long)c->lock.st.contended, (unsigned long long)c->trips.cache_span,
+			   (unsigned long long)c->trips.uncache_span, (unsigned long long)c->trips.free_list,
+			   (unsigned long long)c->trips.free_list_blocks, (unsigned long long)c->trips.put,
+			   (unsigned long long)c->trips.put_full, (unsigned long long)c->trips.get);
+	}
+}
+#endif
+
 void stats_print(int fd)
 {
 	struct per_class pc;
@@ -149,4 +232,8 @@ void stats_print(int fd)
 	}
 	ga_dprintf(fd, "goalloc: %5s %8s %12llu %12llu %12lld\n", "large", ">32K", (unsigned long long)pc.nmalloc[0],
 		   (unsigned long long)pc.nfree[0], (long long)(pc.nmalloc[0] - pc.nfree[0]));
+#ifdef GA_LOCKSTATS
+	lockstats_print(fd, st.mallocs + st.frees);
+#endif
 }
+

@@ -48,10 +48,12 @@
 #define MCACHE_FREEONLY_OVERFLOWS 2
 #endif
 /* Such a list's bound: the full bound / MCACHE_FREEONLY_DIV, at least MCACHE_FREEONLY_MIN blocks
- * (or the full bound if smaller). Small, since what it holds is memory nobody on that thread
- * reuses; not zero, so the frees still go in batches to the mcentral rather than one by one. */
+ * (or the full bound if smaller). What it holds is memory nobody on that thread reuses, so it is
+ * smaller than the full bound; but it is also the size of the batches such a thread parks, and
+ * every batch costs the consumer one trip to the mcentral's lock and the producer that takes it
+ * another: a larger bound means fewer trips per block handed from thread to thread. */
 #ifndef MCACHE_FREEONLY_DIV
-#define MCACHE_FREEONLY_DIV 8u
+#define MCACHE_FREEONLY_DIV 2u
 #endif
 #ifndef MCACHE_FREEONLY_MIN
 #define MCACHE_FREEONLY_MIN 16u
@@ -113,10 +115,14 @@
 
 /* The transfer cache: at most MCENTRAL_MAX_BATCHES parked batches and MCENTRAL_BATCH_BYTES of
  * blocks per class. Parked blocks are handed to the next thread that runs out at O(1) per batch;
- * beyond the bounds a batch goes back to its spans block by block, which is slower but lets
- * empty spans return to the heap. The byte bound keeps big classes from parking megabytes. */
+ * beyond the bounds a batch goes back to its spans block by block, which is slower (and the spans
+ * it empties go to the heap, to be taken and marked afresh when the class needs them again) but
+ * lets memory return to the heap. The byte bound is the memory bound and keeps big classes from
+ * parking megabytes; the count only sizes the array (16 bytes an entry), and should rarely bind
+ * first: small classes and the small batches of threads that only free fill many entries with
+ * few bytes. */
 #ifndef MCENTRAL_MAX_BATCHES
-#define MCENTRAL_MAX_BATCHES 32
+#define MCENTRAL_MAX_BATCHES 128
 #endif
 #ifndef MCENTRAL_BATCH_BYTES
 #define MCENTRAL_BATCH_BYTES (512u << 10)

@@ -289,9 +289,9 @@ static void test_transfer_cache(void)
 	ok(list == blocks[56] && got == 8, "the last batch parked comes back first, whole");
 	ok(mcentral_put_batch(c, list, got), "and can be parked again");
 	unsigned k = 0;
-	while (mcentral_put_batch(c, blocks[0], 1) && k < 100)
+	while (mcentral_put_batch(c, blocks[0], 1) && k < MCENTRAL_MAX_BATCHES)
 		k++;
-	ok(k < 100 && c->nbatches == MCENTRAL_MAX_BATCHES, "the transfer cache is bounded (%u more fitted)", k);
+	ok(k < MCENTRAL_MAX_BATCHES && c->nbatches == MCENTRAL_MAX_BATCHES, "the transfer cache is bounded (%u more fitted)", k);
 	while (c->nbatches > 8) { /* take back the fake extra batches without releasing them */
 		mcentral_get_batch(c, &got);
 	}
@@ -406,9 +406,9 @@ static void test_freeonly_list(void)
 	for (unsigned i = 0; i < N; i++)
 		free_block(c, blocks[i], sc);
 	uint32_t shrunk = c->fl[sc].cap;
-	ok(full >= 64 && shrunk == full / 8 && mcache_list_count(&c->fl[sc]) <= shrunk,
-	   "after overflows with no malloc between, the list bound drops to an eighth (%u -> %u, %u listed)",
-	   full, shrunk, mcache_list_count(&c->fl[sc]));
+	ok(full >= 64 && shrunk == full / MCACHE_FREEONLY_DIV && mcache_list_count(&c->fl[sc]) <= shrunk,
+	   "after overflows with no malloc between, the list bound drops to 1/%u (%u -> %u, %u listed)",
+	   MCACHE_FREEONLY_DIV, full, shrunk, mcache_list_count(&c->fl[sc]));
 	while (c->fl[sc].head)
 		mcache_alloc(c, sc, 32);
 	void *p = mcache_alloc(c, sc, 32); /* a miss: the thread allocates this class again */
