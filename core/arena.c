@@ -14,11 +14,12 @@ uint64_t arena_bytes_metadata(void)
 	return arena_meta_bytes;
 }
 
-/* Records for the narenas arenas mapped at mem, published in the index; NULL (and mem unmapped)
- * if the records cannot be had. */
+/* Records for the narenas arenas mapped at mem, published in the index, and the page size advised
+ * for their memory; NULL (and mem unmapped) if the records cannot be had. */
 static struct heap_arena *arena_publish(char *mem, uint32_t narenas)
 {
 	size_t n = (size_t)narenas << GA_ARENA_SHIFT;
+	ga_os_heap_advise(mem, n);
 	size_t recsz = ga_align_up(sizeof(struct heap_arena), 4096);
 	char *recs = ga_os_alloc(recsz * narenas);
 	if (!recs) {
@@ -66,7 +67,6 @@ struct heap_arena *arena_reserve(uint32_t narenas)
 		return NULL;
 	}
 	arena_hint = (uintptr_t)mem + n;
-	ga_os_heap_advise(mem, n);
 	return arena_publish(mem, narenas);
 }
 
@@ -80,6 +80,5 @@ struct heap_arena *arena_reserve_at(uintptr_t addr, uint32_t narenas)
 		return NULL;
 	if (arena_hint >= addr && arena_hint < addr + n) /* the upward hint skips what is now taken */
 		arena_hint = addr + n;
-	ga_os_heap_advise(mem, n);
 	return arena_publish(mem, narenas);
 }
