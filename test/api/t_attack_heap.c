@@ -28,6 +28,7 @@
 
 #include "tap.h"
 #include "api_util.h"
+#include "death.h"
 
 __attribute__((noinline)) static void free_opaque(void *p)
 {
@@ -82,8 +83,9 @@ static int adjacent_pair(size_t size, unsigned char **pa, unsigned char **pb)
 
 /* The child: misuse the heap; report on fd `info` the pointer the message should name, and "T"
  * if the allocator ever hands out the target or a block twice. Returns only if nothing stopped it. */
-static void child(const struct acase *c, int info)
+static void child(const void *arg, int info)
 {
+	const struct acase *c = arg;
 	unsigned char *a, *b, *x, *y, *z, *p;
 	uintptr_t bad = 0;
 
@@ -181,62 +183,16 @@ static void child(const struct acase *c, int info)
 
 static int run_case(const struct acase *c)
 {
-	int errp[2], infop[2], status = 0, good = 1;
 	static char err[8192];
-	char tail[16] = {0};
-	size_t len = 0;
-	uintptr_t bad = 0;
-	pid_t pid;
-	ssize_t r;
-
-	if (pipe(errp) || pipe(infop)) {
-		diag("pipe: %s", strerror(errno));
-		return 0;
-	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		diag("fork: %s", strerror(errno));
-		return 0;
-	}
-	if (pid == 0) {
-		struct rlimit nocore = {0, 0};
-		setrlimit(RLIMIT_CORE, &nocore);
-		alarm(30); /* a hang becomes SIGALRM, not a stuck test */
-		dup2(errp[1], 2);
-		close(errp[0]);
-		close(errp[1]);
-		close(infop[0]);
-		child(c, infop[1]);
-	}
-	close(errp[1]);
-	close(infop[1]);
-	if (read(infop[0], &bad, sizeof bad) != (ssize_t)sizeof bad)
-		bad = 0;
-	if (read(infop[0], tail, sizeof tail - 1) > 0 && tail[0] == 'T') {
+	struct {
+		uintptr_t bad;
+		char tail[16];
+	} info = {0, {0}};
+	size_t got;
+	int good = expect_abort(die_with_info(child, c, 30, err, sizeof err, &info, sizeof info, &got));
+	uintptr_t bad = got >= sizeof info.bad ? info.bad : 0;
+	if (got > sizeof info.bad && info.tail[0] == 'T') {
 		diag("the allocator handed out the target or one block twice");
-		good = 0;
-	}
-	close(infop[0]);
-	while (len < sizeof err - 1 && (r = read(errp[0], err + len, sizeof err - 1 - len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)r;
-	}
-	err[len] = 0;
-	close(errp[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
-		if (WIFSIGNALED(status))
-			diag("child died of signal %d (%s), expected SIGABRT", WTERMSIG(status),
-			     strsignal(WTERMSIG(status)));
-		else
-			diag("child exited with status %d, expected death by SIGABRT",
-			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		good = 0;
 	}
 	if (!strstr(err, "goalloc: ")) {
@@ -258,12 +214,8 @@ static int run_case(const struct acase *c)
 		diag("stderr does not name %s", ptr);
 		good = 0;
 	}
-	if (!good) {
-		char *line, *save = NULL;
-		diag("child stderr (%zu bytes):", len);
-		for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			diag("  | %s", line);
-	}
+	if (!good)
+		diag_stderr(err);
 	return good;
 }
 

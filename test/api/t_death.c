@@ -17,6 +17,7 @@
 
 #include "tap.h"
 #include "api_util.h"
+#include "death.h"
 
 /* Not declared by glibc 2.36 (goalloc exports it). */
 extern void free_sized(void *, size_t) __attribute__((weak));
@@ -60,8 +61,9 @@ static const struct dcase cases[] = {
 };
 
 /* The child: report the pointer it is about to misuse on fd `info`, then misuse it. */
-static void child(const struct dcase *c, int info)
+static void child(const void *arg, int info)
 {
+	const struct dcase *c = arg;
 	volatile long on_stack = 42;
 	unsigned char *p = NULL, *q, *keep[4];
 	uintptr_t bad = 0;
@@ -118,61 +120,13 @@ static void child(const struct dcase *c, int info)
 
 static int run_case(const struct dcase *c)
 {
-	int errp[2], infop[2], status = 0, good = 1;
 	static char err[8192];
-	size_t len = 0;
 	uintptr_t bad = 0;
+	size_t got;
 	char want[128];
-	pid_t pid;
-	ssize_t r;
-
-	if (pipe(errp) || pipe(infop)) {
-		diag("pipe: %s", strerror(errno));
-		return 0;
-	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		diag("fork: %s", strerror(errno));
-		return 0;
-	}
-	if (pid == 0) {
-		struct rlimit nocore = {0, 0};
-		setrlimit(RLIMIT_CORE, &nocore);
-		alarm(10); /* a hang becomes SIGALRM, not a stuck test */
-		dup2(errp[1], 2);
-		close(errp[0]);
-		close(errp[1]);
-		close(infop[0]);
-		child(c, infop[1]);
-	}
-	close(errp[1]);
-	close(infop[1]);
-	if (read(infop[0], &bad, sizeof bad) != (ssize_t)sizeof bad)
+	int good = expect_abort(die_with_info(child, c, 10, err, sizeof err, &bad, sizeof bad, &got));
+	if (got != sizeof bad)
 		bad = 0;
-	close(infop[0]);
-	while (len < sizeof err - 1 && (r = read(errp[0], err + len, sizeof err - 1 - len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)r;
-	}
-	err[len] = 0;
-	close(errp[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
-		if (WIFSIGNALED(status))
-			diag("child died of signal %d (%s), expected SIGABRT", WTERMSIG(status),
-			     strsignal(WTERMSIG(status)));
-		else
-			diag("child exited with status %d, expected death by SIGABRT",
-			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		good = 0;
-	}
 	if (!strstr(err, "goalloc")) {
 		diag("stderr does not mention goalloc");
 		good = 0;
@@ -200,12 +154,8 @@ static int run_case(const struct dcase *c)
 		diag("stderr does not contain \"%s\"", want);
 		good = 0;
 	}
-	if (!good) {
-		char *line, *save = NULL;
-		diag("child stderr (%zu bytes):", len);
-		for (line = strtok_r(err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			diag("  | %s", line);
-	}
+	if (!good)
+		diag_stderr(err);
 	return good;
 }
 
