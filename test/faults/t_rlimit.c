@@ -90,15 +90,24 @@ static unsigned char *try_malloc(size_t n, int *null)
 	return p;
 }
 
+/* Set RLIMIT_<name> to the process's current size of that kind plus extra bytes; 0 (said) if it
+ * cannot be. */
+static int limit_above_current(const char *name, size_t extra)
+{
+	size_t cur = vm_field(field_of(name));
+	struct rlimit rl = {cur + extra, cur + extra};
+	if (!cur || setrlimit(resource_of(name), &rl)) {
+		say("# BAD: cannot set RLIMIT_%s\n", name);
+		return 0;
+	}
+	return 1;
+}
+
 /* The forked child: the limit at current size + 192 MiB. */
 static int limited_child(const char *name)
 {
-	size_t cur = vm_field(field_of(name));
-	struct rlimit rl = {cur + 192 * MiB, cur + 192 * MiB};
-	if (!cur || setrlimit(resource_of(name), &rl)) {
-		say("# BAD: cannot set RLIMIT_%s\n", name);
+	if (!limit_above_current(name, 192 * MiB))
 		return 2;
-	}
 	int null;
 	unsigned char *keep = try_malloc(MiB, &null);
 	CHECK(keep, "malloc(1 MiB) under the limit failed\n");
@@ -163,12 +172,8 @@ static int limited_child(const char *name)
 /* A fresh process whose limit leaves less than one arena. */
 static int tiny_child(const char *name)
 {
-	size_t cur = vm_field(field_of(name));
-	struct rlimit rl = {cur + 16 * MiB, cur + 16 * MiB};
-	if (!cur || setrlimit(resource_of(name), &rl)) {
-		say("# BAD: cannot set RLIMIT_%s\n", name);
+	if (!limit_above_current(name, 16 * MiB))
 		return 2;
-	}
 	int null, nulls = 0;
 	static const size_t sizes[] = {16, 100, 1000, 5000, 40000, 200000, MiB, 8 * MiB, 15 * MiB, 64 * MiB};
 	static unsigned char *p[sizeof sizes / sizeof sizes[0]];
