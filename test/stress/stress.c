@@ -271,6 +271,33 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Start n threads running fn, each with its own seed; those that start are t[0 .. returned
+ * count), a thread that cannot be started is an error. */
+static int run_threads(int n, void *(*fn)(void *), pthread_t *t)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&t[k], NULL, fn, (void *)(uintptr_t)(0x1234567 * (i + 1))) == 0)
+			k++;
+		else
+			atomic_fetch_add(&errors, 1);
+	}
+	return k;
+}
+
+static void join_threads(int n, pthread_t *t)
+{
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void sleep_for(double sec)
+{
+	struct timespec ts = {(time_t)sec, (long)((sec - (time_t)sec) * 1e9)};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static int scenario_churn(void)
 {
 	boxes = calloc((size_t)nthreads, sizeof *boxes);
@@ -279,11 +306,9 @@ static int scenario_churn(void)
 	pthread_t *t = calloc((size_t)nthreads, sizeof *t);
 	for (int i = 0; i < nthreads; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
-	struct timespec ts = {(time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9)};
-	nanosleep(&ts, NULL);
+	sleep_for(seconds);
 	atomic_store(&stop, 1);
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(t[i], NULL);
+	join_threads(nthreads, t);
 	for (int i = 0; i < nthreads; i++)
 		while (boxes[i].count)
 			release(&boxes[i].b[--boxes[i].count]);
@@ -407,8 +432,7 @@ static void *tsd_spawner(void *arg)
 		for (int i = 0; i < 4; i++)
 			if (pthread_create(&t[n], NULL, tsd_thread, (void *)(uintptr_t)rng(&s)) == 0)
 				n++;
-		for (int i = 0; i < n; i++)
-			pthread_join(t[i], NULL);
+		join_threads(n, t);
 	}
 	return NULL;
 }
@@ -429,20 +453,6 @@ static void *forker(void *arg)
 	return NULL;
 }
 
-static void run_threads(int n, void *(*fn)(void *), pthread_t *t)
-{
-	for (int i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)(0x1234567 * (i + 1))))
-			atomic_fetch_add(&errors, 1);
-}
-
-static void sleep_for(double sec)
-{
-	struct timespec ts = {(time_t)sec, (long)((sec - (time_t)sec) * 1e9)};
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int scenario_tsd(void)
 {
 	free(malloc(1)); /* goalloc's key exists before ours */
@@ -452,14 +462,12 @@ static int scenario_tsd(void)
 	pthread_t ts[64], tf[2];
 	if (ns > 64)
 		ns = 64;
-	run_threads(ns, tsd_spawner, ts);
-	run_threads(nf, forker, tf);
+	ns = run_threads(ns, tsd_spawner, ts);
+	nf = run_threads(nf, forker, tf);
 	sleep_for(seconds);
 	atomic_store(&stop, 1);
-	for (int i = 0; i < ns; i++)
-		pthread_join(ts[i], NULL);
-	for (int i = 0; i < nf; i++)
-		pthread_join(tf[i], NULL);
+	join_threads(ns, ts);
+	join_threads(nf, tf);
 	long cxx = stress_cxx_errors();
 	diag("tsd: %ld threads, %ld key-destructor rounds, %ld forks (%ld bad), %ld errors, %ld C++ errors",
 	     atomic_load(&tsd_threads), atomic_load(&tsd_rounds), atomic_load(&forks_ok), atomic_load(&forks_bad),
@@ -545,11 +553,10 @@ static int scenario_spawn(void)
 {
 	int n = nthreads < 64 ? nthreads : 64;
 	pthread_t t[64];
-	run_threads(n, spawn_worker, t);
+	n = run_threads(n, spawn_worker, t);
 	sleep_for(seconds);
 	atomic_store(&stop, 1);
-	for (int i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
+	join_threads(n, t);
 	diag("spawn: %ld children of vfork and posix_spawn ran /bin/true, %ld bad, %ld errors",
 	     atomic_load(&spawns_ok), atomic_load(&spawns_bad), atomic_load(&errors));
 	return atomic_load(&errors) == 0 && atomic_load(&spawns_bad) == 0 && atomic_load(&spawns_ok) > 0;
@@ -623,16 +630,14 @@ static int scenario_handoff(void)
 	pthread_t tp[64], tc[64];
 	np = np < 64 ? np : 64;
 	nc = nc < 64 ? nc : 64;
-	run_threads(np, producer_spawner, tp);
-	run_threads(nc, consumer, tc);
+	np = run_threads(np, producer_spawner, tp);
+	nc = run_threads(nc, consumer, tc);
 	sleep_for(seconds);
 	atomic_store(&stop, 1);
-	for (int i = 0; i < np; i++)
-		pthread_join(tp[i], NULL);
+	join_threads(np, tp);
 	while (atomic_load(&live_producers) > 0)
 		sleep_for(0.01); /* (detached producers finish their 32 blocks) */
-	for (int i = 0; i < nc; i++)
-		pthread_join(tc[i], NULL);
+	join_threads(nc, tc);
 	while (handbox.count)
 		release(&handbox.b[--handbox.count]);
 	diag("handoff: %ld producer threads exited, %ld of their blocks freed by others, %ld errors",
