@@ -424,11 +424,8 @@ static void carve_batch(struct mcache *c, uint8_t sc)
 		void *q = mspan_next_free_fast(s);
 		if (!q)
 			break;
-		if (sc > 3) { /* (free slots carry the key already: mcentral marks them) */
-			ga_track_open((char *)q + 8, 8);
-			((uint64_t *)q)[1] = ga_free_key;
-			ga_track_close((char *)q + 8, 8);
-		}
+		if (sc > 3) /* (free slots carry the key already: mcentral marks them) */
+			mcache_set_key(q, ga_free_key);
 		if (last)
 			ga_link_set(last, q);
 		else

@@ -121,6 +121,15 @@ GA_HIDDEN extern __thread struct mcache ga_mcache __attribute__((tls_model("init
  * the block is already free. */
 GA_HIDDEN extern uint64_t ga_free_key;
 
+/* Write key (ga_free_key) into word 1 of p, a free block of a class of 16 bytes or more: the
+ * mark every free block carries (mcache_push). */
+GA_INLINE void mcache_set_key(void *p, uint64_t key)
+{
+	ga_track_open((char *)p + 8, 8);
+	((uint64_t *)p)[1] = key;
+	ga_track_close((char *)p + 8, 8);
+}
+
 /* Is the busy flag this thread found raised held by live code? 1: yes (take the re-entrant
  * path). 0: it was left behind by a signal handler that never returned (longjmp) after it
  * interrupted goalloc's lock-free code; the thread's lists are made whole again and busy is
@@ -347,11 +356,8 @@ enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
  * signal handler that never returned (mcache_busy_check) — leaves a well-formed list. */
 GA_INLINE int32_t mcache_list_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed, uint64_t key)
 {
-	if (keyed) {
-		ga_track_open((char *)p + 8, 8);
-		((uint64_t *)p)[1] = key;
-		ga_track_close((char *)p + 8, 8);
-	}
+	if (keyed)
+		mcache_set_key(p, key);
 	ga_link_set(p, h->fl[sc].head);
 	ga_compiler_barrier();
 	h->fl[sc].head = p;

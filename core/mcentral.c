@@ -88,11 +88,8 @@ static void mark_free_slots(struct mspan *s)
 	raise_link_limit(s);
 	for (unsigned i = 0; i < s->nelems; i++) {
 		uint64_t *w = (uint64_t *)(s->objbase + i * s->elemsize);
-		if (s->spanclass > 3) {
-			ga_track_open(w + 1, 8);
-			w[1] = ga_free_key;
-			ga_track_close(w + 1, 8);
-		} else {
+		if (s->spanclass > 3)
+			mcache_set_key(w, ga_free_key); else {
 			ga_link_set(w, NULL);
 		}
 	}
@@ -318,11 +315,8 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 			ga_corrupt_list(from, p); /* (a list's first block comes from goalloc's own records) */
 		list = ga_link_get(p);
 		from = p;
-		if (sc > 3) { /* the mark of a free slot (blocks freed by an orphaned thread lack it) */
-			ga_track_open((char *)p + 8, 8);
-			((uint64_t *)p)[1] = ga_free_key;
-			ga_track_close((char *)p + 8, 8);
-		}
+		if (sc > 3) /* the mark of a free slot (blocks freed by an orphaned thread lack it) */
+			mcache_set_key(p, ga_free_key);
 		struct free_group *g = f.last && f.last->s == s ? f.last : gather_group(c, &f, s, &gathered);
 		f.last = g;
 		uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
