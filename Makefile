@@ -79,7 +79,7 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h test/death.h $(wildcard test/ap
 	$(CC) $(TESTCFLAGS) -o $@ $< -lm
 # The death tests hand the allocator bad pointers and sizes: the compiler must not drop or change
 # those calls.
-$(B)/test/api/t_death: TESTCFLAGS += -fno-builtin
+$(B)/test/api/t_death $(B)/test/api/t_owner: TESTCFLAGS += -fno-builtin
 debug-tests: lib $(UNIT_BIN) $(API_BIN) $(B)/fuzz/fuzz_ops
 debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" lib

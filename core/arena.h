@@ -36,10 +36,18 @@ struct heap_arena {
 GA_HIDDEN extern struct heap_arena *_Atomic ga_arena_map[1u << GA_ARENA_L2_BITS];
 
 /* The page entry (heap_arena.pageClass) is encoded and decoded only here: spanclass in bits
- * 0..7, phase above (0 for a large span and a free page). */
+ * 0..7, the span's owner in bits 8..16 (PAGE_OWNER_MASK: the id of the thread whose mcache last
+ * took the span, or 0; see mowner.h), phase in bits 17..31 (0 for a large span and a free page).
+ * The owner bits are a hint for where free() sends a block and change while the span is in use
+ * (mheap_set_span_owner); spanclass and phase change only with the span (mheap's set_pages). */
+#define PAGE_OWNER_SHIFT 8
+#define PAGE_OWNER_BITS 9
+#define PAGE_OWNER_MASK (((1u << PAGE_OWNER_BITS) - 1) << PAGE_OWNER_SHIFT)
+#define PAGE_PHASE_SHIFT (PAGE_OWNER_SHIFT + PAGE_OWNER_BITS)
+
 GA_INLINE uint32_t page_entry(uint8_t spanclass, uintptr_t phase)
 {
-	return (uint32_t)spanclass | (uint32_t)phase << 8;
+	return (uint32_t)spanclass | (uint32_t)phase << PAGE_PHASE_SHIFT;
 }
 
 GA_INLINE uintptr_t page_entry_spanclass(uintptr_t info)
@@ -49,7 +57,13 @@ GA_INLINE uintptr_t page_entry_spanclass(uintptr_t info)
 
 GA_INLINE uintptr_t page_entry_phase(uintptr_t info)
 {
-	return info >> 8;
+	return info >> PAGE_PHASE_SHIFT;
+}
+
+/* The owner field, in place (id << PAGE_OWNER_SHIFT), as mcache.owner_bits holds it. */
+GA_INLINE uint32_t page_entry_owner(uintptr_t info)
+{
+	return (uint32_t)info & PAGE_OWNER_MASK;
 }
 
 /* The arena holding p, or NULL. */

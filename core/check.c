@@ -9,6 +9,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "mowner.h"
 #include "options.h"
 
 static _Atomic uint64_t spans_seen;
@@ -54,8 +55,11 @@ void ga_check_heap(void)
 {
 	ga_lock_all();
 	struct mcache *c = &ga_mcache; /* (this thread's own: no other thread writes it) */
-	if (c->state == MCACHE_LIVE && !c->busy)
+	if (c->state == MCACHE_LIVE && !c->busy) {
 		mcache_check(c);
+		for (unsigned sc = 0; c->owner && sc < GA_NUM_SPAN_CLASSES; sc++)
+			mowner_check_inbox(&ga_owners[c->owner].in[sc], (uint8_t)sc);
+	}
 	uint64_t n = mheap_check();
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++)
 		mcentral_check(&ga_central[sc]);

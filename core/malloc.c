@@ -219,11 +219,14 @@ GA_INLINE void free_large(void *p, struct mspan *s)
 	mcache_fast_leave(c);
 }
 
-/* A small block the fast path did not take: class 8, re-entry, a suspected double free, or a
- * list over its bound (pushed == 1). */
-GA_NOINLINE void free_small_slow(void *p, int pushed)
+/* A small block the fast path did not take (r: mcache_push's answer): re-entry or a suspected
+ * double free, a list over its bound, or a block of another owner's span — gathered for its owner
+ * by mcache_free_remote unless that needs the general path. info: its page's entry. */
+GA_NOINLINE void free_small_slow(void *p, uintptr_t info, int r)
 {
-	mcache_free_slow(&ga_mcache, pushed ? NULL : p, span_of((uintptr_t)p));
+	if (r == MCACHE_PUSH_REMOTE && mcache_free_remote(&ga_mcache, p, info))
+		return;
+	mcache_free_slow(&ga_mcache, r == MCACHE_PUSH_FLUSH ? NULL : p, span_of((uintptr_t)p));
 }
 
 /* A block of the 8-byte class (too small for the double-free key). Its own function, without a

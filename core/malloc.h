@@ -61,7 +61,7 @@ GA_HIDDEN void *malloc_noscan(size_t n);
 GA_HIDDEN void free_tiny(void *p, uintptr_t info);
 GA_HIDDEN void free_other(void *p, struct heap_arena *a);
 GA_HIDDEN void free_outside(void *p);
-GA_HIDDEN void free_small_slow(void *p, int pushed);
+GA_HIDDEN void free_small_slow(void *p, uintptr_t info, int r);
 /* realloc of p (a block of goalloc's, or one a signal handler got) to n ≥ 1 bytes, past the
  * fast path. */
 GA_HIDDEN void *realloc_block(void *p, size_t n);
@@ -196,9 +196,9 @@ GA_INLINE void free_small(void *p, uintptr_t info, int keyed)
 	if (GA_UNLIKELY(!page_slot_start(p, info)))
 		ga_bad_pointer("free", p);
 	ga_track_free(p); /* (valgrind flavour: before goalloc writes its words into the block) */
-	int r = mcache_push(mcache_here(), p, sc, keyed);
+	int r = mcache_push(mcache_here(), p, sc, keyed, page_entry_owner(info));
 	if (GA_UNLIKELY(r != MCACHE_PUSHED))
-		return free_small_slow(p, r == MCACHE_PUSH_FLUSH);
+		return free_small_slow(p, info, r);
 }
 
 /* free(p): arena index → the page's class and phase → slot check → one push on this thread's

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "mowner.h"
 #include "stats.h"
 #include "threads.h"
 
@@ -183,11 +184,25 @@ void mcache_large_drain_for(struct mcache *c, uint32_t npages)
 		mcache_large_drain(c);
 }
 
+static void outbox_flush(struct mcache *c, uint8_t sc);
+
+/* Give what inbox sc of this thread holds back to the spans (close: and close it). */
+static void release_inbox(struct mcache *c, uint8_t sc, int close)
+{
+	uint32_t n;
+	void *chain = mowner_take(&ga_owners[c->owner].in[sc], close, &n);
+	if (chain)
+		mcentral_free_list(&ga_central[sc], chain, n);
+}
+
 void mcache_release_all(struct mcache *c)
 {
 	mcache_large_drain(c);
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
+		outbox_flush(c, (uint8_t)sc);
 		flush_list(c, (uint8_t)sc, 0, c->fl[sc].cap, 0);
+		if (c->owner)
+			release_inbox(c, (uint8_t)sc, 0);
 		if (c->alloc[sc]) {
 			mcentral_uncache_span(&ga_central[sc], c->alloc[sc]);
 			c->alloc[sc] = NULL;
@@ -326,6 +341,118 @@ static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int ce
 		ga_double_free(p);
 }
 
+/* How many blocks outbox sc of c gathers before it goes to its owner: half its list's bound, at
+ * most MCACHE_OUTBOX_MAX (tunables.h), at least 1. */
+static uint32_t outbox_cap(const struct mcache *c, uint8_t sc)
+{
+	uint32_t cap = c->fl[sc].cap / 2;
+	return cap > MCACHE_OUTBOX_MAX ? MCACHE_OUTBOX_MAX : cap ? cap : 1;
+}
+
+/* Send outbox sc to its owner's inbox. If the inbox would go over its bound, its blocks and the
+ * outbox's go to the transfer cache as one batch, for the next thread that runs out (or back to
+ * their spans if that is full). If it is closed (its owner exited), this thread adopts the spans
+ * and takes the blocks on its own list. */
+static void outbox_flush(struct mcache *c, uint8_t sc)
+{
+	struct mcache_outbox *o = &c->out[sc];
+	void *head = o->head, *tail = o->tail;
+	uint32_t n = o->n;
+	if (!n)
+		return;
+	o->head = o->tail = NULL;
+	o->n = 0;
+	struct mowner_inbox *in = &ga_owners[o->owner].in[sc];
+	for (;;) {
+		int r = mowner_push_chain(in, head, tail, n, list_cap(sc));
+		if (r == MOWNER_PUSHED)
+			return;
+		if (r == MOWNER_IS_CLOSED) {
+			MOWNER_COUNT(closed, n);
+			break;
+		}
+		MOWNER_COUNT(full, 1);
+		uint32_t m;
+		void *chain = mowner_take(in, 0, &m);
+		if (!chain)
+			continue; /* its owner took it meanwhile */
+		ga_link_set(tail, chain);
+		if (!mcentral_put_batch(&ga_central[sc], head, n + m))
+			mcentral_free_list(&ga_central[sc], head, n + m);
+		return;
+	}
+	struct mspan *last = NULL;
+	for (uint32_t i = 0; i < n; i++) { /* (n blocks: a failed push may have linked tail onward) */
+		void *next = i + 1 < n ? mcache_link_next(head) : NULL;
+		struct mspan *s = span_of((uintptr_t)head);
+		if (s != last && c->owner_bits)
+			mheap_set_span_owner(s, c->owner_bits);
+		last = s;
+		c->nmalloc_base[sc]++; /* (push_and_trim counts a free; this one was counted) */
+		c->nfree[sc]--;
+		push_and_trim(c, head, sc);
+		head = next;
+	}
+}
+
+/* Block p of span s (checked, not yet marked free) belongs to another owner than this thread
+ * (mowner.h): add it to the outbox of its class, which goes to that owner when it is full or
+ * when a block of another owner comes, and return 1. If its span has no owner, adopt the span
+ * and return 0: the caller pushes p on this thread's list. */
+static int free_remote(struct mcache *c, void *p, struct mspan *s)
+{
+	uint8_t sc = s->spanclass;
+	uint32_t owner = page_entry_owner(page_class_of((uintptr_t)p)) >> PAGE_OWNER_SHIFT;
+	if (owner == c->owner)
+		return 0; /* (the fast path missed for another reason) */
+	if (!owner) {
+		if (c->owner_bits)
+			mheap_set_span_owner(s, c->owner_bits);
+		return 0;
+	}
+	MOWNER_COUNT(remote, 1);
+	struct mcache_outbox *o = &c->out[sc];
+	if (o->n && o->owner != owner)
+		outbox_flush(c, sc);
+	if (sc > 3)
+		mcache_set_key(p, ga_free_key);
+	ga_link_set(p, o->head);
+	if (!o->n)
+		o->tail = p;
+	o->head = p;
+	o->owner = owner;
+	o->n++;
+	/* A free that leaves this thread's list as it was: the handed-out count stays. */
+	c->nfree[sc]++;
+	c->nmalloc_base[sc]--;
+	if (o->n >= outbox_cap(c, sc))
+		outbox_flush(c, sc);
+	return 1;
+}
+
+int mcache_free_remote(struct mcache *c, void *p, uintptr_t info)
+{
+	uint8_t sc = (uint8_t)page_entry_spanclass(info);
+	uint32_t owner = page_entry_owner(info) >> PAGE_OWNER_SHIFT;
+	struct mcache_outbox *o = &c->out[sc];
+	if (!owner || c->state != MCACHE_LIVE || (o->n && o->owner != owner) || o->n + 1 >= outbox_cap(c, sc))
+		return 0;
+	mcache_enter(c);
+	MOWNER_COUNT(remote, 1);
+	if (sc > 3)
+		mcache_set_key(p, ga_free_key);
+	ga_link_set(p, o->head);
+	if (!o->n)
+		o->tail = p;
+	o->head = p;
+	o->owner = owner;
+	o->n++;
+	c->nfree[sc]++; /* (the handed-out count stays: see free_remote) */
+	c->nmalloc_base[sc]--;
+	mcache_leave(c);
+	return 1;
+}
+
 void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 {
 	uint8_t sc = s->spanclass;
@@ -343,7 +470,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 				mcache_leave(c);
 				return;
 			}
-			int r = mcache_push(mcache_here(), p, sc, sc > 3);
+			int r = mcache_push(mcache_here(), p, sc, sc > 3, page_entry_owner(page_class_of((uintptr_t)p)));
 			if (r == MCACHE_PUSHED)
 				return;
 			if (r == MCACHE_PUSH_FLUSH)
@@ -362,10 +489,10 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 		}
 		if (c->state == MCACHE_NONE)
 			mcache_setup(c);
-		if (c->state == MCACHE_LIVE)
-			push_and_trim(c, p, sc);
-		else
+		if (c->state != MCACHE_LIVE)
 			free_direct(p, s);
+		else if (!free_remote(c, p, s))
+			push_and_trim(c, p, sc);
 	} else { /* the fast path pushed and the list went over its bound */
 		mcache_enter(c);
 		if (c->state == MCACHE_NONE)
@@ -398,7 +525,7 @@ static void *alloc_from_span(struct mcache *c, uint8_t sc)
 		c->alloc[sc] = NULL;
 	}
 	mcache_large_drain_for(c, ga_class_to_npages[GA_SPANCLASS_SIZECLASS(sc)]);
-	s = mcentral_cache_span(&ga_central[sc]);
+	s = mcentral_cache_span(&ga_central[sc], c->owner_bits);
 	if (!s)
 		return NULL;
 	c->alloc[sc] = s;
@@ -516,8 +643,22 @@ void *mcache_alloc_slow(struct mcache *c, uint8_t sc, size_t size)
 			list_set_cap(l, list_cap(sc));
 			c->freeonly_overflows[sc] = 0;
 		}
-		p = mcentral_get_batch(&ga_central[sc], &n);
-		if (p) { /* a batch another thread trimmed: the first block is ours, the rest listed */
+		/* Blocks other threads freed to this one (mowner.h); else those this thread freed for
+		 * another owner and has not sent yet (still in its cache: a thread that frees what
+		 * another allocated and allocates the same sizes reuses them, as it would without
+		 * owners); else a batch another thread trimmed. The first block is ours, the rest listed. */
+		p = NULL;
+		if (c->out[sc].n) {
+			p = c->out[sc].head;
+			n = c->out[sc].n;
+			c->out[sc].head = c->out[sc].tail = NULL;
+			c->out[sc].n = 0;
+		} else if (c->owner && (p = mowner_take(&ga_owners[c->owner].in[sc], 0, &n))) {
+			MOWNER_COUNT(taken, 1);
+			MOWNER_COUNT(taken_blocks, n);
+		} else
+			p = mcentral_get_batch(&ga_central[sc], &n);
+		if (p) {
 			l->head = mcache_link_next(p);
 			l->room -= (int32_t)n - 1;
 			c->nmalloc_base[sc] += n;
@@ -546,6 +687,8 @@ void mcache_thread_exit(void *arg)
 	for (unsigned sc = 0; sc < GA_NUM_SPAN_CLASSES; sc++) {
 		c->fl[sc].cap = 0;
 		c->fl[sc].room = 0;
+		if (c->owner) /* frees that find it closed adopt their spans */
+			release_inbox(c, (uint8_t)sc, 1);
 	}
 	c->state = MCACHE_DEAD;
 	threads_unregister(c);
@@ -594,6 +737,18 @@ void mcache_check(struct mcache *c)
 		}
 		if (n != count)
 			ga_check_failed("mcache %p: list %u: cap - room = %u, found %u blocks", (void *)c, sc, count, n);
+		struct mcache_outbox *o = &c->out[sc];
+		void *q = o->head, *last = NULL;
+		for (uint32_t i = 0; i < o->n; i++, last = q, q = ga_link_get(q)) {
+			struct mspan *qs = q ? span_of((uintptr_t)q) : NULL;
+			if (!qs || atomic_load_explicit(&qs->state, memory_order_acquire) != MSPAN_INUSE ||
+			    qs->spanclass != sc || !mspan_is_slot_start(qs, (uintptr_t)q))
+				ga_check_failed("mcache %p: outbox %u: block %u (%p) is not a slot of a span of class %u",
+						(void *)c, sc, i, q, sc);
+		}
+		if (q || last != o->tail || (o->n && (!o->owner || o->owner >= MOWNER_MAX)))
+			ga_check_failed("mcache %p: outbox %u: %u blocks should end at %p (owner %u), found %p then %p",
+					(void *)c, sc, o->n, o->tail, o->owner, last, q);
 		struct mspan *s = c->alloc[sc];
 		if (s) {
 			GA_CHECK_EQ(s->base, "incache (cached by an mcache)", 1, s->incache);

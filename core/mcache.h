@@ -41,6 +41,15 @@ GA_INLINE uint32_t mcache_list_count(const struct mcache_list *l)
 	return (uint32_t)((int32_t)l->cap - l->room);
 }
 
+/* Blocks this thread freed that belong to another owner's spans (mowner.h), gathered per class
+ * before they go to that owner's inbox in one step: head .. tail, n blocks, linked and marked
+ * free as on a list, tail's link NULL; all of owner `owner` (an id). They count as freed by this
+ * thread (nfree) and are in no list of its. */
+struct mcache_outbox {
+	void *head, *tail;
+	uint32_t n, owner;
+};
+
 /* busy values: raised by a slow path (mcache_enter), or by the signal trampoline around a handler
  * that interrupted goalloc's own code outside a slow path (no lock held there). */
 enum { MCACHE_BUSY_SLOW = 1, MCACHE_BUSY_SIGNAL = 2 };
@@ -58,6 +67,12 @@ struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
 	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
 	uint32_t busy;
+	/* This thread's owner id as page entries hold it (id << PAGE_OWNER_SHIFT; mowner.h), 0 without
+	 * one: free() pushes a block on this thread's list only if its page carries these bits (next
+	 * to busy: the fast path reads both). Set with the id by threads_register, cleared by
+	 * threads_unregister. */
+	uint32_t owner_bits;
+	uint32_t owner; /* the id itself (ga_owners[owner]), 0 without one */
 	uint32_t state; /* MCACHE_* */
 	/* Per span class: blocks taken back by this thread (every free; for the large classes 0 and 1
 	 * too), and the base of the handed-out count above (flushed to the global totals when the
@@ -65,6 +80,7 @@ struct mcache {
 	uint64_t nfree[GA_NUM_SPAN_CLASSES];
 	int64_t nmalloc_base[GA_NUM_SPAN_CLASSES];
 	struct mspan *alloc[GA_NUM_SPAN_CLASSES]; /* span being carved per class, or NULL */
+	struct mcache_outbox out[GA_NUM_SPAN_CLASSES];
 	/* Per span class, for the overflow policy (mcache.c, trim_list): blocks handed out as of the
 	 * list's last overflow, and how many overflows in a row saw none handed out since. */
 	uint64_t nmalloc_at_overflow[GA_NUM_SPAN_CLASSES];
@@ -151,6 +167,10 @@ GA_INLINE int mcache_sigframe_dead(const struct mcache_sigframe *f, uintptr_t sp
 /* Slow paths (mcache.c). */
 GA_HIDDEN void *mcache_alloc_slow(struct mcache *c, uint8_t spanclass, size_t size);
 GA_HIDDEN void mcache_free_slow(struct mcache *c, void *p, struct mspan *s);
+/* free() of p, a slot of a small span whose page entry is info, owned by another thread than
+ * this one (c), which is not busy, p not marked free: gather it in the outbox of its class if
+ * that takes no more than a few stores (1), else leave it to mcache_free_slow (0). */
+GA_HIDDEN int mcache_free_remote(struct mcache *c, void *p, uintptr_t info);
 GA_HIDDEN void mcache_release_all(struct mcache *c);
 /* Large spans (busy raised by the caller). take: a cached span of spanclass with npages to
  * npages + npages/4 pages — of any size for a block that realloc is growing (`growing`) — cut to
@@ -348,7 +368,7 @@ GA_INLINE void *mcache_pop(mcache_here_t *h, uintptr_t sc)
 	return mcache_pop_as(h, sc, sc > 3);
 }
 
-enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2 };
+enum { MCACHE_PUSHED = 0, MCACHE_PUSH_SLOW = 1, MCACHE_PUSH_FLUSH = 2, MCACHE_PUSH_REMOTE = 3 };
 
 /* The push itself (inside the guard: here_enter): write the key (keyed classes), link p in,
  * count it. Returns the room left; below 0 the list must be trimmed. The link is written before
@@ -374,25 +394,30 @@ GA_INLINE int mcache_tiny_looks_free(void *p)
 }
 
 /* Push block p (the start of a slot of a small span of class sc) on this thread's list.
- * keyed: the class has room for the free key (≥ 16 bytes). Every free block carries its mark —
- * on a list, in a batch, or a slot of its span never handed out (mcentral marks a span's slots
- * when it comes from the heap): the free key in word 1, or in the 8-byte class a link that
- * decodes to a plausible block (mcache_tiny_looks_free). A free of a block that carries it is a
- * second free, or a free of a slot never handed out: the slow path confirms and ends the program.
- * The key test reads only bytes 8..11: a program that just wrote the block's last byte (byte
- * 15 of a 16-byte block) would otherwise stall the load on store forwarding; a match on the
- * low half is confirmed on all 64 bits by the slow path.
- * MCACHE_PUSH_SLOW: nothing done (busy, or p looks already free) — call mcache_free_slow(c,p,s);
+ * keyed: the class has room for the free key (≥ 16 bytes). owner: the owner field of p's page
+ * entry (page_entry_owner). Every free block carries its mark —
+ * on a list, in a batch or an inbox, or a slot of its span never handed out (mcentral marks a
+ * span's slots when it comes from the heap): the free key in word 1, or in the 8-byte class a
+ * link that decodes to a plausible block (mcache_tiny_looks_free). A free of a block that carries
+ * it is a second free, or a free of a slot never handed out: the slow path confirms and ends the
+ * program. The key test reads only bytes 8..11: a program that just wrote the block's last byte
+ * (byte 15 of a 16-byte block) would otherwise stall the load on store forwarding; a match on the
+ * low half is confirmed on all 64 bits by the slow path. A block of a span this thread does not
+ * own goes to the slow path too, which sends it to its owner (mowner.h).
+ * MCACHE_PUSH_SLOW: nothing done (busy, or p looks already free) — call mcache_free_slow(c, p, s);
+ * MCACHE_PUSH_REMOTE: nothing done: p is of another owner's span — call mcache_free_remote, then
+ * if that declines mcache_free_slow(c, p, s);
  * MCACHE_PUSH_FLUSH: pushed, and the list is over its bound — call mcache_free_slow(c, NULL, s). */
-GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed)
+GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed, uint32_t owner)
 {
 	uint64_t key = ga_free_key;
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
-	if (GA_UNLIKELY(h->busy || (keyed ? ((uint32_t *)p)[2] == (uint32_t)key : mcache_tiny_looks_free(p)))) {
+	int marked = keyed ? ((uint32_t *)p)[2] == (uint32_t)key : mcache_tiny_looks_free(p);
+	if (GA_UNLIKELY(h->busy || marked || owner != h->owner_bits)) {
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
-		return MCACHE_PUSH_SLOW;
+		return h->busy || marked ? MCACHE_PUSH_SLOW : MCACHE_PUSH_REMOTE;
 	}
 	here_enter(h);
 	if (GA_UNLIKELY(mcache_list_push(h, p, sc, keyed, key) < 0))

@@ -95,7 +95,7 @@ static void mark_free_slots(struct mspan *s)
 	}
 }
 
-struct mspan *mcentral_cache_span(struct mcentral *c)
+struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 {
 	ga_lock(&c->lock);
 	struct mspan *s = c->partial;
@@ -108,6 +108,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 		/* allocBits is exact for an uncached span; resume the search at slot 0. */
 		atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
 		mspan_refill_alloc_cache(s, 0);
+		mheap_set_span_owner(s, owner_bits);
 		if (ga_checking())
 			mspan_check(s);
 		ga_unlock(&c->lock);
@@ -120,6 +121,7 @@ struct mspan *mcentral_cache_span(struct mcentral *c)
 		return NULL;
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
 	mark_free_slots(s);
+	mheap_set_span_owner(s, owner_bits);
 	s->incache = 1; /* not yet visible to anyone else: no lock needed */
 	if (ga_checking())
 		mspan_check(s);
@@ -448,21 +450,19 @@ static void check_list(struct mcentral *c, struct mspan *head, uint8_t which, ui
 		ga_check_failed("mcentral %u: n%s: expected %u (spans listed), found %u", sc, name, n, count);
 }
 
-/* Is block p, listed in a batch of c, a slot of c's class that its span counts as allocated? */
-static void check_batch_block(struct mcentral *c, void *p, unsigned k)
+void mcentral_check_held(uint8_t sc, void *p, const char *where)
 {
-	uint8_t sc = spanclass_of(c);
 	struct mspan *s = span_of((uintptr_t)p);
 	if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE || s->spanclass != sc ||
 	    !mspan_is_slot_start(s, (uintptr_t)p))
-		ga_check_failed("mcentral %u: batch %u holds %p, not a slot of a span of this class", sc, k, p);
+		ga_check_failed("%s of class %u holds %p, not a slot of a span of this class", where, sc, p);
 	uintptr_t i = mspan_obj_index(s, (uintptr_t)p);
 	uint64_t bit = 1ull << (i % 64);
 	unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	int allocated = (s->allocBits[i / 64] & bit) || (s->incache && i < fi);
 	if (!allocated || (s->freedBits[i / 64] & bit))
-		ga_check_failed("span %p: slot %u (%p) is in batch %u of mcentral %u but free in its span",
-				(void *)s->base, (unsigned)i, p, k, sc);
+		ga_check_failed("span %p: slot %u (%p) is in %s of class %u but free in its span", (void *)s->base,
+				(unsigned)i, p, where, sc);
 }
 
 void mcentral_check(struct mcentral *c)
@@ -482,7 +482,7 @@ void mcentral_check(struct mcentral *c)
 		for (uint32_t i = 0; i < b->n; i++) {
 			if (!p)
 				ga_check_failed("mcentral %u: batch %u: n = %u, found %u blocks", sc, k, b->n, i);
-			check_batch_block(c, p, k);
+			mcentral_check_held(sc, p, "a transfer batch");
 			p = ga_link_get(p);
 		}
 		if (p)

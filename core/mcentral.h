@@ -54,8 +54,9 @@ struct mcentral {
 GA_HIDDEN extern struct mcentral ga_central[GA_NUM_SPAN_CLASSES];
 
 /* A span with free slots for an mcache (Go: cacheSpan): freeindex and allocCache primed,
- * incache set. NULL when out of memory. */
-GA_HIDDEN struct mspan *mcentral_cache_span(struct mcentral *c);
+ * incache set, its pages tagged with the mcache's owner bits (mowner.h). NULL when out of
+ * memory. */
+GA_HIDDEN struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits);
 /* Take a span back from an mcache (Go: uncacheSpan): settle its bits, file it as partial/full,
  * or give its pages back if nothing in it is allocated. */
 GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
@@ -80,6 +81,9 @@ GA_HIDDEN void mcentral_release_batches(struct mcentral *c);
  * batches against nbatches and batch_bytes, each of their blocks a slot of this class that its
  * span counts as allocated. */
 GA_HIDDEN void mcentral_check(struct mcentral *c);
+/* Is p, held free outside its span (on a list, in a batch or an inbox: `where`), the start of a
+ * slot of span class sc that its span counts as allocated? Ends the program if not. */
+GA_HIDDEN void mcentral_check_held(uint8_t sc, void *p, const char *where);
 GA_HIDDEN void mcentral_fork_prepare(void);
 GA_HIDDEN void mcentral_fork_parent(void);
 GA_HIDDEN void mcentral_fork_child(void);

@@ -158,6 +158,18 @@ static uint64_t bit_range(unsigned b, unsigned e)
 	return hi & ~((1ull << b) - 1);
 }
 
+void mheap_set_span_owner(struct mspan *s, uint32_t owner_bits)
+{
+	for (uintptr_t page = s->base; page < s->limit; page += GA_PAGE_SIZE) {
+		struct heap_arena *a = arena_of(page);
+		_Atomic uint32_t *e = &a->pageClass[(page - a->base) >> GA_PAGE_SHIFT];
+		uint32_t old = atomic_load_explicit(e, memory_order_relaxed);
+		if (page_entry_owner(old) != owner_bits && page_entry_spanclass(old) == s->spanclass)
+			atomic_compare_exchange_strong_explicit(e, &old, (old & ~PAGE_OWNER_MASK) | owner_bits,
+								memory_order_relaxed, memory_order_relaxed);
+	}
+}
+
 /* Mark [base, base + npages pages) as owned by s (allocating) or free (s == NULL), arena by
  * arena and 64 pages at a time. Returns whether any page had been handed out before (its
  * contents may be non-zero); only meaningful when allocating. When freeing, `clean` says the
@@ -173,7 +185,7 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t info = !s ? 0 : mspan_is_large(s) ? page_entry(s->spanclass, 0)
 						   : page_entry(s->spanclass, mspan_page_phase(s, base + ((uintptr_t)i << GA_PAGE_SHIFT)));
-			GA_ASSERT(info >> 8 < 1u << 15); /* the phase fits (arena.h) */
+			GA_ASSERT(page_entry_phase(info) < 1u << 15); /* the phase fits (arena.h) */
 			atomic_store_explicit(&a->pageClass[pg + i], info, memory_order_relaxed);
 			atomic_store_explicit(&a->spans[pg + i], s, memory_order_release);
 		}

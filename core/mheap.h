@@ -21,6 +21,11 @@ struct mheap_stats {
 GA_HIDDEN struct mspan *mheap_alloc_span(uint32_t npages, uint8_t spanclass, uint32_t align_pages);
 /* Return a span's pages; the record is recycled. Takes the mheap lock. */
 GA_HIDDEN void mheap_free_span(struct mspan *s);
+/* Tag the pages of the small span s, which is in use, with owner_bits (mowner.h; the page
+ * entry's owner field). Without the mheap lock: only the owner field of each entry changes, by a
+ * compare-and-swap that leaves an entry alone if the rest of it changed meanwhile (which only a
+ * second free of a block can bring about: the span of a live block is not freed). */
+GA_HIDDEN void mheap_set_span_owner(struct mspan *s, uint32_t owner_bits);
 /* The same, the pages given back to the OS first (MADV_DONTNEED) — unless `moved`: ga_os_move
  * has just taken them away and they read as zero already. For a large block whose contents
  * realloc has moved or copied elsewhere, so that it does not leave its size behind in RSS. The

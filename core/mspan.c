@@ -158,8 +158,8 @@ void mspan_check_layout(const struct mspan *s)
 		if (owner != s)
 			ga_check_failed("span %p: arena spans[] entry of page %p: expected %p, found %p", (void *)b,
 					(void *)page, (const void *)s, (void *)owner);
-		unsigned want = mspan_is_large(s) ? s->spanclass : s->spanclass | mspan_page_phase(s, page) << 8;
-		if (arena_page_class(a, page) != want)
+		unsigned want = mspan_is_large(s) ? s->spanclass : page_entry(s->spanclass, mspan_page_phase(s, page));
+		if ((arena_page_class(a, page) & ~PAGE_OWNER_MASK) != want)
 			ga_check_failed("span %p: pageClass of page %p: expected 0x%x, found 0x%x", (void *)b,
 					(void *)page, want, arena_page_class(a, page));
 	}

@@ -6,6 +6,7 @@
 #include "fmt.h"
 #include "lock.h"
 #include "mcentral.h"
+#include "mowner.h"
 #include "mheap.h"
 #include "threads.h"
 
@@ -193,6 +194,12 @@ static void lockstats_print(int fd, uint64_t ops)
 	print_ratio(fd, "free_list blocks", t.free_list_blocks * 1000, ops);
 	print_ratio(fd, "put blocks", t.put_blocks * 1000, ops);
 	print_ratio(fd, "get blocks", t.get_blocks * 1000, ops);
+	ga_dprintf(fd, "\n");
+	struct mowner_trips *o = &ga_mowner_trips;
+	ga_dprintf(fd, "goalloc: owners: remote frees %llu (inbox full %llu, closed %llu), inboxes taken %llu (%llu blocks);",
+		   (unsigned long long)o->remote, (unsigned long long)o->full, (unsigned long long)o->closed,
+		   (unsigned long long)o->taken, (unsigned long long)o->taken_blocks);
+	print_ratio(fd, "remote frees per 1000 ops:", o->remote * 1000, ops);
 	ga_dprintf(fd, "\n");
 	ga_dprintf(fd, "goalloc: %5s %10s %10s %8s %8s %8s %9s %8s %8s %8s\n", "class", "acquired", "contended", "cache", "uncache",
 		   "freelist", "fl_blocks", "put", "put_full", "get");

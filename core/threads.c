@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "lock.h"
+#include "mowner.h"
 #include "stats.h"
 
 static ga_lock_t registry_lock = GA_LOCK_INIT(GA_RANK_THREADS);
@@ -27,6 +28,8 @@ void threads_register(struct mcache *c)
 		registry->prev = c;
 	registry = c;
 	nseen++;
+	c->owner = mowner_acquire();
+	c->owner_bits = c->owner << PAGE_OWNER_SHIFT;
 	ga_unlock(&registry_lock);
 	/* Keys below 32 live in the thread descriptor: no allocation. (If the program made 32 keys
 	 * before goalloc's, glibc callocs a block here, which re-enters goalloc safely: the cache is
@@ -44,6 +47,8 @@ void threads_unregister(struct mcache *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
+	mowner_release(c->owner);
+	c->owner = c->owner_bits = 0;
 	stats_fold_exited(c);
 	ga_unlock(&registry_lock);
 }
@@ -76,4 +81,5 @@ void threads_fork_child(void)
 		self->next = self->prev = NULL;
 		registry = self;
 	}
+	mowner_fork_child(self->state == MCACHE_LIVE ? self->owner : 0);
 }

@@ -70,6 +70,16 @@
 #define MCACHE_CARVE_MAX 32
 #endif
 
+/* Blocks of other owners' spans a thread frees (mowner.h) are gathered per class, up to
+ * MCACHE_OUTBOX_MAX (and at most half the class's list bound), before they go to the owner's
+ * inbox with one compare-and-swap: a locked instruction per free waits for the stores into the
+ * block it follows (the link and the free mark, often a cache miss on a block another core just
+ * used), where plain stores overlap. More gathered means fewer locked instructions, and blocks
+ * that reach their owner later. */
+#ifndef MCACHE_OUTBOX_MAX
+#define MCACHE_OUTBOX_MAX 32
+#endif
+
 /* ---- Per-thread cache of freed large spans (mcache.h, mcache.c) ------------------------------ */
 
 /* Freed large spans a thread keeps for its next large malloc: at most this many, and at most

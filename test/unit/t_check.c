@@ -22,8 +22,8 @@ static void *parked[4];      /* a batch in central's transfer cache */
 
 static void setup(void)
 {
-	span = mcentral_cache_span(central);
-	cached = mcentral_cache_span(central); /* (a fresh one: nothing is on the partial list yet) */
+	span = mcentral_cache_span(central, 0);
+	cached = mcentral_cache_span(central, 0); /* (a fresh one: nothing is on the partial list yet) */
 	for (int i = 0; i < 3; i++)
 		mspan_next_free_index(span);
 	mcentral_uncache_span(central, span);

@@ -228,7 +228,7 @@ static void test_mcentral(void)
 {
 	uint8_t sc = GA_SPANCLASS(6, 0); /* 64 B, 128 slots */
 	struct mcentral *c = &ga_central[sc];
-	struct mspan *s = mcentral_cache_span(c);
+	struct mspan *s = mcentral_cache_span(c, 0);
 	ok(s && s->incache && s->spanclass == sc, "cache_span hands out a span of the class");
 	void *blocks[128];
 	unsigned n = 0;
@@ -242,7 +242,7 @@ static void test_mcentral(void)
 	ok(s->allocBits[0] == 0 && (s->freedBits[0] & (1ull << 3 | 1ull << 7)), "frees to a cached span are recorded aside");
 	mcentral_uncache_span(c, s);
 	ok(!s->incache && s->allocCount == 126 && s->list == MSPAN_LIST_PARTIAL, "uncached with 2 holes: on the partial list");
-	struct mspan *s2 = mcentral_cache_span(c);
+	struct mspan *s2 = mcentral_cache_span(c, 0);
 	ok(s2 == s, "the partial span is handed out again");
 	unsigned i1 = mspan_next_free_index(s2), i2 = mspan_next_free_index(s2), i3 = mspan_next_free_index(s2);
 	ok(i1 == 3 && i2 == 7 && i3 == 128, "exactly its holes are reused (%u %u %u)", i1, i2, i3);
@@ -256,8 +256,8 @@ static void test_mcentral(void)
 	ok(s->allocCount == 0 && s->list == MSPAN_LIST_PARTIAL && c->npartial == 1, "empty span kept as the spare");
 	df_block = blocks[5];
 	ok(died_with_abort(double_free_child), "freeing a free slot aborts (double free)");
-	struct mspan *t = mcentral_cache_span(c); /* takes the spare */
-	struct mspan *u = mcentral_cache_span(c); /* a new one from the heap */
+	struct mspan *t = mcentral_cache_span(c, 0); /* takes the spare */
+	struct mspan *u = mcentral_cache_span(c, 0); /* a new one from the heap */
 	ok(t == s && u && u != s, "spare first, then a fresh span");
 	void *one = (void *)(u->objbase + mspan_next_free_index(u) * u->elemsize);
 	mcentral_uncache_span(c, t); /* empty, no other partial: stays as spare */
@@ -272,7 +272,7 @@ static void test_transfer_cache(void)
 {
 	uint8_t sc = GA_SPANCLASS(10, 0); /* 128 B, 64 slots */
 	struct mcentral *c = &ga_central[sc];
-	struct mspan *s = mcentral_cache_span(c);
+	struct mspan *s = mcentral_cache_span(c, 0);
 	void *blocks[64];
 	unsigned n = 0;
 	for (unsigned i; (i = mspan_next_free_index(s)) < s->nelems;)
@@ -385,7 +385,7 @@ static void test_free_unused(void)
  * missed (a full list, or a suspected double free) and the slow path took it. */
 static int free_block(struct mcache *c, void *p, uint8_t sc)
 {
-	int r = mcache_push(mcache_here(), p, sc, 1);
+	int r = mcache_push(mcache_here(), p, sc, 1, page_entry_owner(page_class_of((uintptr_t)p)));
 	if (r == MCACHE_PUSHED)
 		return 0;
 	mcache_free_slow(c, r == MCACHE_PUSH_FLUSH ? NULL : p, span_of((uintptr_t)p));
