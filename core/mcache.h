@@ -65,13 +65,21 @@ struct mcache_sigframe {
 
 struct mcache {
 	struct mcache_list fl[GA_NUM_SPAN_CLASSES];
-	/* > 0 while this thread runs allocator code that a signal handler must not re-enter. */
-	uint32_t busy;
-	/* This thread's owner id as page entries hold it (id << PAGE_OWNER_SHIFT; mowner.h), 0 without
-	 * one: free() pushes a block on this thread's list only if its page carries these bits (next
-	 * to busy: the fast path reads both). Set with the id by threads_register, cleared by
-	 * threads_unregister. */
-	uint32_t owner_bits;
+	union {
+		struct {
+			/* This thread's owner id as page entries hold it (id << PAGE_OWNER_SHIFT;
+			 * mowner.h), 0 without one: free() pushes a block on this thread's list only if
+			 * its page carries these bits. Set with the id by threads_register, cleared by
+			 * threads_unregister. */
+			uint32_t owner_bits;
+			/* > 0 while this thread runs allocator code that a signal handler must not
+			 * re-enter. */
+			uint32_t busy;
+		};
+		/* Both, for free()'s one test of "not busy, and the block's span is ours":
+		 * owner_bits | busy << 32 == the page's owner field. */
+		uint64_t owner_busy;
+	};
 	uint32_t owner; /* the id itself (ga_owners[owner]), 0 without one */
 	uint32_t state; /* MCACHE_* */
 	/* Per span class: blocks taken back by this thread (every free; for the large classes 0 and 1
@@ -414,7 +422,7 @@ GA_INLINE int mcache_push(mcache_here_t *h, void *p, uintptr_t sc, int keyed, ui
 	if (keyed)
 		ga_track_open((char *)p + 8, 4); /* the program may never have written word 1 */
 	int marked = keyed ? ((uint32_t *)p)[2] == (uint32_t)key : mcache_tiny_looks_free(p);
-	if (GA_UNLIKELY(h->busy || marked || owner != h->owner_bits)) {
+	if (GA_UNLIKELY(h->owner_busy != owner || marked)) { /* (busy, or another owner's block) */
 		if (keyed)
 			ga_track_close((char *)p + 8, 4);
 		return h->busy || marked ? MCACHE_PUSH_SLOW : MCACHE_PUSH_REMOTE;
