@@ -309,10 +309,12 @@ GA_INLINE void mcache_fast_leave(struct mcache *c)
  * slow path, so the compiler keeps no registers alive across a call. A signal handler that runs
  * while one of them reads or writes a list must see the thread as inside goalloc
  * (mcache_alloc_slow/mcache_free_slow then keep away from the lists): see here_enter.
- * Instruction counts on a hit (gcc 12 -O2, x86-64; objdump, and callgrind's 79 per pair with the
- * test loop in scripts/callgrind-pairs.sh): malloc(32) 24, free 45, each including the caller's
+ * Instruction counts on a hit (gcc 12 -O2, x86-64; objdump, and callgrind's 81 per pair with the
+ * test loop in scripts/callgrind-pairs.sh): malloc(32) 24, free 46, each including the caller's
  * part in core/malloc.h. Of these, the re-entry guard is 3 each (a load and a test of busy:
- * no build stores anything for it, see here_enter), the double-free key 1 in malloc (the store
+ * no build stores anything for it, see here_enter; in free one 64-bit compare tests busy and the
+ * span's owner together, owner_busy, after an `and` that takes the owner field from the page
+ * entry), the double-free key 1 in malloc (the store
  * that clears it: the malloc family's classes all carry it, mcache_pop_as) and 4 in free, the
  * link's mangling 2 more in each (a load of the secret and a multiply; the xor takes the place of
  * a move) and its check 3 in malloc, free's arena and page lookup 16 and its slot check 9. */
