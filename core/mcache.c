@@ -318,7 +318,7 @@ static void push_and_trim(struct mcache *c, void *p, uint8_t sc)
 }
 
 /* p carries the mark of a free block (mcache_push): end the program if it is free — on this
- * thread's list of its class (a second free), or a slot of its span that is not allocated (a
+ * thread's list or outbox of its class (a second free), or a slot of its span that is not allocated (a
  * second free that reached the span, or a free of a slot never handed out). A block on another
  * thread's list or in a batch is not found: `certain` (the 64-bit free key matched, which no live
  * block carries) ends the program anyway; the 8-byte class, whose mark is only a plausible link,
@@ -329,6 +329,10 @@ static void check_marked_free(struct mcache *c, void *p, struct mspan *s, int ce
 	uint32_t n = mcache_list_count(&c->fl[sc]);
 	void *q = c->fl[sc].head;
 	for (uint32_t i = 0; q && i <= n; i++, q = mcache_link_next(q)) /* (bounded: the count may lag) */
+		if (q == p)
+			ga_double_free(p);
+	q = c->out[sc].head; /* and its outbox of the class */
+	for (uint32_t i = 0; q && i < c->out[sc].n; i++, q = ga_link_get(q))
 		if (q == p)
 			ga_double_free(p);
 	int never = 0;
@@ -349,9 +353,9 @@ static uint32_t outbox_cap(const struct mcache *c, uint8_t sc)
 	return cap > MCACHE_OUTBOX_MAX ? MCACHE_OUTBOX_MAX : cap ? cap : 1;
 }
 
-/* Send outbox sc to its owner's inbox. If the inbox would go over its bound, its blocks and the
- * outbox's go to the transfer cache as one batch, for the next thread that runs out (or back to
- * their spans if that is full). If it is closed (its owner exited), this thread adopts the spans
+/* Send outbox sc to its owner's inbox. If the inbox would go over its bound, its blocks go to the
+ * transfer cache as one batch, for the next thread that runs out (or back to their spans if that
+ * is full), and the outbox into the emptied inbox. If it is closed (its owner exited), this thread adopts the spans
  * and takes the blocks on its own list. */
 static void outbox_flush(struct mcache *c, uint8_t sc)
 {
@@ -371,15 +375,13 @@ static void outbox_flush(struct mcache *c, uint8_t sc)
 			MOWNER_COUNT(closed, n);
 			break;
 		}
+		/* Park what the inbox holds (at most a list's bound: a batch must fit the list of the
+		 * thread that takes it) and push the outbox into the emptied inbox. */
 		MOWNER_COUNT(full, 1);
 		uint32_t m;
 		void *chain = mowner_take(in, 0, &m);
-		if (!chain)
-			continue; /* its owner took it meanwhile */
-		ga_link_set(tail, chain);
-		if (!mcentral_put_batch(&ga_central[sc], head, n + m))
-			mcentral_free_list(&ga_central[sc], head, n + m);
-		return;
+		if (chain && !mcentral_put_batch(&ga_central[sc], chain, m))
+			mcentral_free_list(&ga_central[sc], chain, m);
 	}
 	struct mspan *last = NULL;
 	for (uint32_t i = 0; i < n; i++) { /* (n blocks: a failed push may have linked tail onward) */

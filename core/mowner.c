@@ -90,7 +90,11 @@ void mowner_fork_child(uint32_t self)
 
 void mowner_check_inbox(struct mowner_inbox *in, uint8_t sc)
 {
-	struct mowner_inbox v = mowner_peek(in); /* (pushes after this only prepend) */
+	/* A snapshot of both words at once (a compare-and-swap that writes back what it finds, or
+	 * fails and returns it): two loads could pair a head with the count of a later push.
+	 * Pushes after it only prepend. */
+	struct mowner_inbox v = mowner_peek(in);
+	mowner_cas(in, &v, v);
 	if (v.n & MOWNER_CLOSED) {
 		if (v.head)
 			ga_check_failed("inbox of class %u: closed, but holds %p", sc, v.head);

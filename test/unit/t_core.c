@@ -2,6 +2,7 @@
  * divide magic, the arena index, the page allocator (first fit, coalescing, runs across arenas,
  * alignment, zeroed pages), mspan bitmaps and the allocCache/ctz path, mcentral hand-out and
  * return (partial/full lists, empty spans given back, double free detection). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "mcentral.h"
 #include "mcache.h"
 #include "mheap.h"
+#include "mowner.h"
 #include "mspan.h"
 #include "tap.h"
 
@@ -449,6 +451,54 @@ static void test_trim_list(void)
 		free_block(c, blocks[i], sc);
 }
 
+/* A thread frees many more blocks of another (live) thread's spans than an inbox holds: what
+ * goes to the transfer cache comes in batches no larger than a list's bound, which the thread
+ * that takes one must be able to list. */
+enum { INBOX_N = 3000 };
+static void *inbox_blocks[INBOX_N];
+static pthread_barrier_t inbox_bar;
+static const uint8_t inbox_sc = GA_SPANCLASS(2, 0); /* 16 bytes */
+
+static void *inbox_owner(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < INBOX_N; i++)
+		inbox_blocks[i] = mcache_alloc(&ga_mcache, inbox_sc, 16);
+	pthread_barrier_wait(&inbox_bar); /* blocks published */
+	pthread_barrier_wait(&inbox_bar); /* freed by the other thread */
+	return NULL;
+}
+
+static void *inbox_freer(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < INBOX_N; i++)
+		free_block(&ga_mcache, inbox_blocks[i], inbox_sc);
+	mcache_release_all(&ga_mcache); /* (its outbox too) */
+	return NULL;
+}
+
+static void test_full_inbox(void)
+{
+	struct mcentral *central = &ga_central[inbox_sc];
+	uint32_t before = central->nbatches;
+	pthread_t o, f;
+	pthread_barrier_init(&inbox_bar, NULL, 2);
+	pthread_create(&o, NULL, inbox_owner, NULL);
+	pthread_barrier_wait(&inbox_bar);
+	pthread_create(&f, NULL, inbox_freer, NULL);
+	pthread_join(f, NULL);
+	uint32_t cap = MCACHE_LIST_MAX, biggest = 0;
+	for (uint32_t k = before; k < central->nbatches; k++)
+		biggest = central->batches[k].n > biggest ? central->batches[k].n : biggest;
+	ok(central->nbatches > before && biggest <= cap,
+	   "an inbox overflowing parks batches of at most a list's bound (%u batches, the largest %u, bound %u)",
+	   central->nbatches - before, biggest, cap);
+	pthread_barrier_wait(&inbox_bar);
+	pthread_join(o, NULL);
+	pthread_barrier_destroy(&inbox_bar);
+}
+
 int main(void)
 {
 	test_divmagic();
@@ -463,5 +513,6 @@ int main(void)
 	test_free_unused();
 	test_freeonly_list();
 	test_trim_list();
+	test_full_inbox();
 	return done_testing();
 }
