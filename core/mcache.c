@@ -397,6 +397,24 @@ static void outbox_flush(struct mcache *c, uint8_t sc)
 	}
 }
 
+/* Mark p free and add it to outbox sc, which is empty or holds blocks of the same owner (busy
+ * raised). A free that leaves this thread's list as it was: the handed-out count stays. */
+static void outbox_add(struct mcache *c, uint8_t sc, void *p, uint32_t owner)
+{
+	struct mcache_outbox *o = &c->out[sc];
+	MOWNER_COUNT(remote, 1);
+	if (sc > 3)
+		mcache_set_key(p, ga_free_key);
+	ga_link_set(p, o->head);
+	if (!o->n)
+		o->tail = p;
+	o->head = p;
+	o->owner = owner;
+	o->n++;
+	c->nfree[sc]++;
+	c->nmalloc_base[sc]--;
+}
+
 /* Block p of span s (checked, not yet marked free) belongs to another owner than this thread
  * (mowner.h): add it to the outbox of its class, which goes to that owner when it is full or
  * when a block of another owner comes, and return 1. If its span has no owner, adopt the span
@@ -412,21 +430,10 @@ static int free_remote(struct mcache *c, void *p, struct mspan *s)
 			mheap_set_span_owner(s, c->owner_bits);
 		return 0;
 	}
-	MOWNER_COUNT(remote, 1);
 	struct mcache_outbox *o = &c->out[sc];
 	if (o->n && o->owner != owner)
 		outbox_flush(c, sc);
-	if (sc > 3)
-		mcache_set_key(p, ga_free_key);
-	ga_link_set(p, o->head);
-	if (!o->n)
-		o->tail = p;
-	o->head = p;
-	o->owner = owner;
-	o->n++;
-	/* A free that leaves this thread's list as it was: the handed-out count stays. */
-	c->nfree[sc]++;
-	c->nmalloc_base[sc]--;
+	outbox_add(c, sc, p, owner);
 	if (o->n >= outbox_cap(c, sc))
 		outbox_flush(c, sc);
 	return 1;
@@ -440,17 +447,7 @@ int mcache_free_remote(struct mcache *c, void *p, uintptr_t info)
 	if (!owner || c->state != MCACHE_LIVE || (o->n && o->owner != owner) || o->n + 1 >= outbox_cap(c, sc))
 		return 0;
 	mcache_enter(c);
-	MOWNER_COUNT(remote, 1);
-	if (sc > 3)
-		mcache_set_key(p, ga_free_key);
-	ga_link_set(p, o->head);
-	if (!o->n)
-		o->tail = p;
-	o->head = p;
-	o->owner = owner;
-	o->n++;
-	c->nfree[sc]++; /* (the handed-out count stays: see free_remote) */
-	c->nmalloc_base[sc]--;
+	outbox_add(c, sc, p, owner);
 	mcache_leave(c);
 	return 1;
 }
