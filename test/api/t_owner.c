@@ -178,7 +178,7 @@ int main(void)
 {
 	int g = under_goalloc();
 	plan(7);
-	uint64_t live0, bytes0, live1, bytes1;
+	uint64_t live0 = 0, bytes0 = 0, live1 = 0, bytes1 = 0;
 	/* What the C library allocates once before the count starts: for fork, and for threads (the
 	 * thread vector of each stack it keeps cached: as many as ran at once, two here). */
 	pthread_t w[2];
