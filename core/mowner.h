@@ -79,7 +79,8 @@ GA_INLINE struct mowner_inbox mowner_peek(const struct mowner_inbox *in)
 /* Replace *in by `to` if it still equals *expected; else *expected is what it holds. Release and
  * acquire: links written into a block before it is pushed are visible to whoever takes it.
  * cmpxchg16b written out: GCC sends 16-byte __atomic builtins to libatomic. ThreadSanitizer,
- * which cannot see through the asm, gets the builtin (its runtime implements it). */
+ * which cannot see through the asm, gets the builtin, which its runtime implements (its builds
+ * pass -mcx16, without which clang calls libatomic for it: the Makefile's test-tsan). */
 #if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
 GA_INLINE int mowner_cas(struct mowner_inbox *in, struct mowner_inbox *expected, struct mowner_inbox to)
 {
