@@ -718,6 +718,13 @@ void mcache_counts(const struct mcache *c, struct mcache_counts *out)
 
 /* ---- Verifier (check.h) ---------------------------------------------------------------- */
 
+/* Is p the start of a slot of s, an in-use span of class sc? (s: span_of(p), or NULL) */
+static int slot_of_class(const struct mspan *s, void *p, unsigned sc)
+{
+	return s && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE && s->spanclass == sc &&
+	       mspan_is_slot_start(s, (uintptr_t)p);
+}
+
 void mcache_check(struct mcache *c)
 {
 	for (unsigned sc = 2; sc < GA_NUM_SPAN_CLASSES; sc++) {
@@ -729,8 +736,7 @@ void mcache_check(struct mcache *c)
 			struct mspan *s = n < count ? span_of((uintptr_t)p) : NULL;
 			if (n >= count)
 				ga_check_failed("mcache %p: list %u: more blocks than cap - room = %u", (void *)c, sc, count);
-			if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE ||
-			    s->spanclass != sc || !mspan_is_slot_start(s, (uintptr_t)p))
+			if (!slot_of_class(s, p, sc))
 				ga_check_failed("mcache %p: list %u: block %u (%p) is not a slot of a span of class %u",
 						(void *)c, sc, n, p, sc);
 		}
@@ -739,9 +745,7 @@ void mcache_check(struct mcache *c)
 		struct mcache_outbox *o = &c->out[sc];
 		void *q = o->head, *last = NULL;
 		for (uint32_t i = 0; i < o->n; i++, last = q, q = ga_link_get(q)) {
-			struct mspan *qs = q ? span_of((uintptr_t)q) : NULL;
-			if (!qs || atomic_load_explicit(&qs->state, memory_order_acquire) != MSPAN_INUSE ||
-			    qs->spanclass != sc || !mspan_is_slot_start(qs, (uintptr_t)q))
+			if (!slot_of_class(q ? span_of((uintptr_t)q) : NULL, q, sc))
 				ga_check_failed("mcache %p: outbox %u: block %u (%p) is not a slot of a span of class %u",
 						(void *)c, sc, i, q, sc);
 		}
