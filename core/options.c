@@ -6,11 +6,32 @@
 
 #include "fmt.h"
 
+static const char *const gc_modes[] = {"off", "report", "collect", "default", NULL};
+static const char *const gc_stops[] = {"signal", "ptrace", "auto", NULL};
+static const char *const gc_pagemaps[] = {"scan", "read", NULL};
+
 static const struct ga_option_desc options[GA_OPT_COUNT] = {
 	[GA_OPT_STATS] = {"STATS", KIND_BOOL, 0, 0, 1, "print allocation statistics to stderr at exit", 0},
 	[GA_OPT_CHECK] = {"CHECK", KIND_BOOL, 0, 0, 1, "verify the heap's structures as they change hands and at exit", 0},
 	[GA_OPT_HUGEPAGES] = {"HUGEPAGES", KIND_BOOL, 1, 0, 1,
 			      "transparent huge pages for the heap past its first 16 MiB", 0},
+	[GA_OPT_GC] = {"GC", KIND_ENUM, 3, 0, 0,
+		       "the collector: off, report (find blocks no root reaches), collect (free them)", gc_modes},
+	[GA_OPT_GCTRACE] = {"GCTRACE", KIND_BOOL, 0, 0, 1, "print Go's gctrace line per collection (turns report on)", 0},
+	[GA_OPT_GOGC] = {"GOGC", KIND_INT_OFF, 100, 1, 1000000, "heap growth in percent that triggers a collection", 0},
+	[GA_OPT_FORCEGC] = {"FORCEGC", KIND_INT, 120, 0, 86400, "seconds between forced collections (0: never)", 0},
+	[GA_OPT_GC_STOP] = {"GC_STOP", KIND_ENUM, 2, 0, 0, "how threads are stopped: signal, ptrace or auto", gc_stops},
+	[GA_OPT_GC_STOP_TIMEOUT] = {"GC_STOP_TIMEOUT", KIND_INT, 1000, 1, 600000,
+				    "milliseconds to stop every thread before a collection is abandoned", 0},
+	[GA_OPT_GC_SIGNAL] = {"GC_SIGNAL", KIND_INT, 23, 1, 64, "the signal that stops threads (SIGURG)", 0},
+	[GA_OPT_GC_PAGEMAP] = {"GC_PAGEMAP", KIND_ENUM, 0, 0, 0,
+			       "how absent pages are skipped: scan (PAGEMAP_SCAN) or read (/proc/self/pagemap)", gc_pagemaps},
+	[GA_OPT_GC_VERIFY] = {"GC_VERIFY", KIND_BOOL, 0, 0, 1, "collect mode poisons collected blocks and never reuses them", 0},
+	[GA_OPT_LEAK_EXITCODE] = {"LEAK_EXITCODE", KIND_INT, 0, 0, 255, "exit status when leaks are reported at exit (0: unchanged)", 0},
+	[GA_OPT_LOG] = {"LOG", KIND_PATH, 0, 0, 0, "file for trace, reports and statistics (%p: the pid)", 0},
+	[GA_OPT_SUPPRESSIONS] = {"SUPPRESSIONS", KIND_PATH, 0, 0, 0, "file of leak:pattern lines (LeakSanitizer syntax)", 0},
+	[GA_OPT_PROFILE_RATE] = {"PROFILE_RATE", KIND_SIZE, 512 * 1024, 1, 1ll << 40,
+				 "bytes allocated between sampled full stacks, on average (1: every allocation)", 0},
 };
 
 static long long values[GA_OPT_COUNT];
@@ -217,6 +238,10 @@ static void warn_bad(const struct ga_option_desc *o, const char *val)
 		ga_warn("GOALLOC_%s=%s is not a valid value (expected an integer from %lld to %lld); using the default "
 			"%lld", o->name, vb, o->min, o->max, o->def);
 		return;
+	case KIND_INT_OFF:
+		ga_warn("GOALLOC_%s=%s is not a valid value (expected an integer from %lld to %lld, or off); using the "
+			"default %lld", o->name, vb, o->min, o->max, o->def);
+		return;
 	case KIND_SIZE:
 		ga_warn("GOALLOC_%s=%s is not a valid value (expected a size from %lld to %lld bytes, suffix k/m/g/t "
 			"allowed); using the default %lld", o->name, vb, o->min, o->max, o->def);
@@ -311,6 +336,13 @@ void options_scan(const struct ga_option_desc *rows, unsigned n, long long *vals
 		switch (o->kind) {
 		case KIND_BOOL: good = options_parse_bool(val, &v); break;
 		case KIND_INT: good = options_parse_int(val, o->min, o->max, &v); break;
+		case KIND_INT_OFF:
+			good = options_parse_int(val, o->min, o->max, &v);
+			if (!good && streq_ci(val, "off")) {
+				v = -1;
+				good = 1;
+			}
+			break;
 		case KIND_SIZE: good = options_parse_size(val, o->min, o->max, &v); break;
 		case KIND_ENUM: good = options_parse_enum(val, o->choices, &v); break;
 		case KIND_PATH:

@@ -11,19 +11,34 @@ enum ga_option_id {
 	GA_OPT_STATS,  /* bool: print statistics to stderr at exit */
 	GA_OPT_CHECK,  /* bool: verify spans, exiting threads' caches and, at exit, the whole heap */
 	GA_OPT_HUGEPAGES, /* bool: transparent huge pages for the heap past its first few MiB */
+	/* The collector (core/mgc.c). */
+	GA_OPT_GC,              /* enum: off | report | collect | default (report if GCTRACE, else off) */
+	GA_OPT_GCTRACE,         /* bool: a gctrace line per cycle */
+	GA_OPT_GOGC,            /* int or off (-1): heap growth, in percent, that triggers a cycle */
+	GA_OPT_FORCEGC,         /* int: seconds between forced cycles; 0 = never */
+	GA_OPT_GC_STOP,         /* enum: signal | ptrace | auto */
+	GA_OPT_GC_STOP_TIMEOUT, /* int: ms to stop every thread before a cycle is abandoned */
+	GA_OPT_GC_SIGNAL,       /* int: the stop signal */
+	GA_OPT_GC_PAGEMAP,      /* enum: scan (PAGEMAP_SCAN ioctl, else /proc/self/pagemap) | read */
+	GA_OPT_GC_VERIFY,       /* bool: collect mode keeps collected blocks poisoned, out of reuse */
+	GA_OPT_LEAK_EXITCODE,   /* int: exit status when leaks were reported at exit (0: unchanged) */
+	GA_OPT_LOG,             /* path: trace, reports and statistics go there (%p: the pid) */
+	GA_OPT_SUPPRESSIONS,    /* path: LeakSanitizer-syntax leak: suppressions */
+	GA_OPT_PROFILE_RATE,    /* size: bytes between sampled full stacks, on average (1 = all) */
 	GA_OPT_COUNT
 };
 
 /* What an option's value is, and how ga_option() returns it:
  *   KIND_BOOL  1/0, true/false, yes/no, on/off (any case) → 1 or 0
  *   KIND_INT   a decimal integer in [min, max]            → the integer
+ *   KIND_INT_OFF  the same, or "off" (any case)           → the integer, or -1 for off
  *   KIND_SIZE  bytes, or with a suffix k/m/g/t (powers of 1024, any case, "64M", "64MiB",
  *              "64mb") in [min, max]                       → the byte count
  *   KIND_ENUM  one of the row's choices (any case)         → its index in choices
  *   KIND_PATH  a file name, at most GA_OPT_PATH_MAX-1 bytes → ga_option_path(); copied into a
  *              static buffer (the program may overwrite its environment strings later, as
  *              setproctitle-style code does). Ignored in a setuid/setgid program. */
-enum ga_option_kind { KIND_BOOL, KIND_INT, KIND_SIZE, KIND_ENUM, KIND_PATH };
+enum ga_option_kind { KIND_BOOL, KIND_INT, KIND_INT_OFF, KIND_SIZE, KIND_ENUM, KIND_PATH };
 
 #define GA_OPT_PATH_MAX PATH_MAX /* any name the kernel accepts fits */
 

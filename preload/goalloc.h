@@ -49,6 +49,38 @@ int goalloc_stats(struct goalloc_stats *out);
  * Never allocates. */
 void goalloc_print_stats(int fd);
 
+/* ---- The collector (GOALLOC_GC=report|collect; README "Garbage collector") -------------------- */
+
+/* Run a collection now and wait for it (Go's runtime.GC()): with GOALLOC_GC=report the blocks it
+ * finds unreachable are counted (and reported at exit), with collect they are freed. Returns 0
+ * when the cycle completed, -1 when the collector is off or the cycle was abandoned (a thread
+ * could not be stopped, roots could not be read: the gctrace line says why). */
+int goalloc_gc(void);
+
+struct goalloc_gc_stats {
+	int mode;                     /* 0 off, 1 report, 2 collect */
+	uint64_t cycles;              /* completed collections */
+	uint64_t aborted;             /* abandoned ones */
+	uint64_t heap_live;           /* bytes marked by the last completed cycle */
+	uint64_t heap_goal;           /* heap size that triggers the next cycle */
+	uint64_t unreachable_objects; /* blocks the last completed cycle found unreachable */
+	uint64_t unreachable_bytes;   /* their requested bytes (report) or class bytes (collect) */
+	uint64_t freed_objects;       /* blocks collect mode freed, since start */
+	uint64_t freed_bytes;
+	uint64_t pause_total_ns;      /* world stopped, all cycles */
+	uint64_t pause_last_ns;
+	uint64_t roots_bytes;         /* root bytes the last cycle read */
+};
+
+/* Fill *out; returns 0 (mode 0 and zero counts when the collector is off). */
+int goalloc_gc_stats(struct goalloc_gc_stats *out);
+
+/* Tell the collector that the block holding p is referenced where it cannot look (a pointer kept
+ * only by the kernel, XOR-ed, in a file): it is never reported or freed, and what it points to
+ * is reachable. Stays in force until the block is freed. Returns 0, or -1 if p is not in a block
+ * of goalloc's (or the collector is off). */
+int goalloc_gc_ignore(const void *p);
+
 #ifdef __cplusplus
 }
 #endif
