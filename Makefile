@@ -41,8 +41,16 @@ API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 FAULT_SRC := $(wildcard test/faults/t_*.c)
 FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
 TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh)
+# The collector's tests (test/gc/): programs t_*.c run with goalloc preloaded by their own .sh
+# drivers, which set the GC mode; lib_*.c become shared libraries they dlopen. Natively only (and
+# in the debug flavour): under memcheck and ThreadSanitizer the GC modes refuse to start.
+GC_SRC    := $(wildcard test/gc/t_*.c)
+GC_BIN    := $(GC_SRC:test/gc/%.c=$(B)/test/gc/%)
+GC_LIBSRC := $(wildcard test/gc/lib_*.c)
+GC_LIBS   := $(GC_LIBSRC:test/gc/%.c=$(B)/test/gc/%.so)
+GC_SH     := $(wildcard test/gc/*.sh)
 
-.PHONY: all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
+.PHONY: gc-tests test-gc all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
 all: lib
 lib: $(B)/libgoalloc.so
 
@@ -80,14 +88,24 @@ $(B)/test/api/%: test/api/%.c $(HDRS) test/tap.h test/death.h $(wildcard test/ap
 # The death tests hand the allocator bad pointers and sizes: the compiler must not drop or change
 # those calls.
 $(B)/test/api/t_death $(B)/test/api/t_owner: TESTCFLAGS += -fno-builtin
-debug-tests: lib $(UNIT_BIN) $(API_BIN) $(B)/fuzz/fuzz_ops
+# GC test programs: -fno-builtin (they plant leaks the compiler would otherwise remove), frame
+# pointers and symbols kept (their reports name functions), linked with -rdynamic so dladdr
+# names their functions too.
+$(B)/test/gc/%: test/gc/%.c $(HDRS) test/tap.h $(wildcard test/gc/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -fno-builtin -fno-omit-frame-pointer -rdynamic -o $@ $< -ldl -lm
+$(B)/test/gc/%.so: test/gc/%.c $(wildcard test/gc/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -fno-builtin -fPIC -shared -o $@ $<
+gc-tests: $(GC_BIN) $(GC_LIBS)
+debug-tests: lib $(UNIT_BIN) $(API_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
 debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" lib
 # Programs that test/faults/*.sh run (natively only: they set resource limits and inject faults).
 $(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
-tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(B)/fuzz/fuzz_ops
+tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
 
 PROVE ?= prove
 # `make test` = the suite natively, then natively again against the debug flavour, then the unit
@@ -95,7 +113,7 @@ PROVE ?= prove
 test: tests
 	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_VALGRIND_LIB=$(CURDIR)/$(B)/valgrind/libgoalloc.so \
 	GOALLOC_FAULT_LIB=$(CURDIR)/$(B)/fault/libgoalloc.so \
-	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH)
+	GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN) $(API_BIN) $(TESTS_SH) $(GC_SH)
 	$(MAKE) --no-print-directory test-debug
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory test-tsan
@@ -108,7 +126,11 @@ test-debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" debug-tests
 	GOALLOC_LIB=$(CURDIR)/$(DEBUG_B)/libgoalloc.so GOALLOC_BUILD=$(DEBUG_B) GOALLOC_CHECK=1 \
 	$(PROVE) -j2 --exec test/run-one.sh $(UNIT_BIN:$(B)/%=$(DEBUG_B)/%) $(API_BIN:$(B)/%=$(DEBUG_B)/%) \
-	  $(filter-out $(DEBUG_SKIP_SH),$(TESTS_SH))
+	  $(filter-out $(DEBUG_SKIP_SH),$(TESTS_SH)) $(GC_SH)
+
+# The collector's tests alone (natively).
+test-gc: lib $(GC_BIN) $(GC_LIBS)
+	GOALLOC_LIB=$(CURDIR)/$(B)/libgoalloc.so GOALLOC_BUILD=$(B) $(PROVE) -j2 --exec test/run-one.sh $(GC_SH)
 
 # Unit and API tests under memcheck, goalloc's own blocks checked through client requests (the
 # heavy tests scale themselves down under valgrind; t_uaf_valgrind is driven by its .sh). t_oom
