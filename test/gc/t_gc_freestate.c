@@ -397,7 +397,6 @@ static void phase_exited(void)
 static void *sigblocks[SN];
 static atomic_int sig_next;
 static atomic_int sig_freed;
-static volatile sig_atomic_t sig_stop;
 
 static void on_alarm(int sig)
 {
