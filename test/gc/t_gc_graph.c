@@ -1,8 +1,9 @@
 /* t_gc_graph — a randomized object graph whose reachability the test knows.
  *
  *   t_gc_graph report [SEED]            (GOALLOC_GC=report)
- * 20000 nodes of 64 B .. 60 KB with up to 4 child pointers each — stored at the node's start, at an
- * interior offset or one past its end — and 256 roots in a global array. In rounds the program
+ * 20000 nodes: under 1 KiB (graph_node_alloc) with up to 4 child pointers each — stored at the
+ * child's start, at an interior offset or one past its end — and leaves of 1 KiB .. 60 KB
+ * (graph_leaf_alloc); 256 roots in a global array. In rounds the program
  * drops random roots and edges, computes which nodes are unreachable (it keeps its own list of
  * nodes XOR-ed, invisible to the scan), runs goalloc_gc() and checks unreachable_objects and
  * unreachable_bytes against its own figures: never more than the truly unreachable (nothing
@@ -105,28 +106,57 @@ static size_t pick_off(uint64_t r, size_t n)
 	}
 }
 
-/* Every node comes from here: frame #0 of every group in the report. */
-void *graph_node_alloc(size_t size, unsigned id);
-GC_NOINLINE void *graph_node_alloc(size_t size, unsigned id)
+static void node_init(struct node *n, size_t size, unsigned id)
 {
-	struct node *n = malloc(size);
-	if (!n)
-		abort();
 	n->tag = TAG_HI | (uint64_t)size << 24 | id;
 	n->meta = META_HI;
 	for (int k = 0; k < MAXCH; k++)
 		slot_set(n, k, NULL, 0);
 	gc_fill(n->payload, size - HDR, id);
 	n->sum = node_checksum(n);
+}
+
+/* Every node comes from one of these two: frame #0 of every group in the report. The report's
+ * graph takes its nodes under 1 KiB from the first (they have children) and the others, 1 KiB
+ * and more, from the second (leaves): the report then sums each kind on its own. */
+void *graph_node_alloc(size_t size, unsigned id);
+GC_NOINLINE void *graph_node_alloc(size_t size, unsigned id)
+{
+	struct node *n = malloc(size);
+	if (!n)
+		abort();
+	node_init(n, size, id);
 	return n;
+}
+
+void *graph_leaf_alloc(size_t size, unsigned id);
+GC_NOINLINE void *graph_leaf_alloc(size_t size, unsigned id)
+{
+	struct node *n = malloc(size);
+	if (!n)
+		abort();
+	node_init(n, size, id);
+	n->meta |= 1; /* (a body of its own: never folded into graph_node_alloc) */
+	return n;
+}
+
+static size_t pick_small(uint64_t r)
+{
+	static const size_t sz[] = {HDR, 96, 112, 128, 144, 160, 192, 200, 256, 320, 500, 700, 1000, 1023};
+	return sz[(r >> 12) % (sizeof sz / sizeof sz[0])];
+}
+
+static size_t pick_big(uint64_t r)
+{
+	if ((r & 0x3f) == 0)
+		return 33000 + (size_t)((r >> 12) % 27000); /* large: a span of its own */
+	static const size_t sz[] = {1024, 1500, 2000, 4100, 9000};
+	return sz[(r >> 12) % (sizeof sz / sizeof sz[0])];
 }
 
 static size_t pick_size(uint64_t r)
 {
-	if ((r & 0x1ff) == 0)
-		return 33000 + (size_t)((r >> 12) % 27000); /* large: own span */
-	static const size_t sz[] = {HDR, 96, 112, 128, 144, 160, 192, 200, 256, 320, 500, 1024, 2000, 4100};
-	return sz[(r >> 12) % (sizeof sz / sizeof sz[0])];
+	return (r & 0x7) ? pick_small(r) : pick_big(r >> 3);
 }
 
 /* ===================================== report ==================================================== */
@@ -134,6 +164,7 @@ static size_t pick_size(uint64_t r)
 #define RROOTS 256
 static struct slot roots[RROOTS]; /* info: SLOT_HI | id << 24 | off, as in a node */
 static uintptr_t hidden[RN];      /* every node, GC_HIDE'd */
+static unsigned char big[RN];     /* a leaf of 1 KiB or more (graph_leaf_alloc) */
 static unsigned char reach[RN];
 static int queue[RN];
 
@@ -141,12 +172,16 @@ static struct node *H(int i) { return GC_UNHIDE(hidden[i]); }
 
 GC_NOINLINE static void build(uint64_t *rnd)
 {
-	for (int i = 0; i < RN; i++)
-		hidden[i] = GC_HIDE(graph_node_alloc(pick_size(gc_rand(rnd)), (unsigned)i));
+	for (int i = 0; i < RN; i++) {
+		uint64_t r = gc_rand(rnd);
+		big[i] = r % 6 == 0;
+		hidden[i] = GC_HIDE(big[i] ? graph_leaf_alloc(pick_big(r >> 8), (unsigned)i)
+					   : graph_node_alloc(pick_small(r >> 8), (unsigned)i));
+	}
 	for (int i = 0; i < RN; i++) {
 		struct node *n = H(i);
 		uint64_t r = gc_rand(rnd) % 100;
-		int nch = r < 20 ? 0 : r < 45 ? 1 : r < 70 ? 2 : r < 88 ? 3 : 4;
+		int nch = big[i] ? 0 : r < 15 ? 0 : r < 40 ? 1 : r < 65 ? 2 : r < 85 ? 3 : 4;
 		for (int k = 0; k < nch; k++) {
 			uint64_t q = gc_rand(rnd);
 			struct node *c = H((int)(q % RN));
@@ -219,7 +254,9 @@ GC_NOINLINE static int reachability(uint64_t *ubytes)
 static int comp[RN], low[RN], idx[RN], stk[RN], cstack[RN], cedge[RN];
 static unsigned char onstk[RN], comp_in[RN];
 
-GC_NOINLINE static int count_direct(void)
+static int comp_rep[RN];
+
+GC_NOINLINE static void count_direct(int *direct_small, int *direct_big)
 {
 	int next = 1, sp = 0, ncomp = 0;
 	memset(idx, 0, sizeof idx);
@@ -261,6 +298,7 @@ GC_NOINLINE static int count_direct(void)
 					onstk[w] = 0;
 					comp[w] = ncomp;
 				} while (w != v);
+				comp_rep[ncomp] = v;
 				ncomp++;
 			}
 			csp--;
@@ -284,10 +322,14 @@ GC_NOINLINE static int count_direct(void)
 				comp_in[comp[w]] = 1;
 		}
 	}
-	int direct = 0;
+	*direct_small = *direct_big = 0;
 	for (int c = 0; c < ncomp; c++)
-		direct += !comp_in[c];
-	return direct;
+		if (!comp_in[c]) {
+			if (big[comp_rep[c]]) /* a leaf: a component of its own */
+				++*direct_big;
+			else
+				++*direct_small;
+		}
 }
 
 static int run_report(uint64_t seed)
@@ -296,7 +338,7 @@ static int run_report(uint64_t seed)
 	build(&rnd);
 	gc_scrub_stack();
 	static const unsigned drops[][2] = {{0, 0}, {100, 20}, {150, 40}, {200, 60}, {250, 80}};
-	int u = 0, direct = 0;
+	int u = 0;
 	uint64_t ub = 0;
 	for (unsigned round = 0; round < sizeof drops / sizeof drops[0]; round++) {
 		drop(&rnd, drops[round][0], drops[round][1]);
@@ -314,10 +356,24 @@ static int run_report(uint64_t seed)
 			gc_diag("round %u: %llu of %d unreachable nodes found", round,
 				(unsigned long long)st.unreachable_objects, u);
 	}
-	direct = count_direct();
+	int dsmall, dbig, nsmall = 0, nbig = 0;
+	uint64_t bsmall = 0, bbig = 0;
+	count_direct(&dsmall, &dbig);
+	for (int i = 0; i < RN; i++)
+		if (!reach[i]) {
+			if (big[i]) {
+				nbig++;
+				bbig += node_size(H(i));
+			} else {
+				nsmall++;
+				bsmall += node_size(H(i));
+			}
+		}
 	gc_check(u > 1000 && u < RN - 1000, "the graph has both: %d unreachable, %d reachable nodes", u, RN - u);
 	gc_scrub_stack();
-	printf("expect %llu %d %d\n", (unsigned long long)ub, u, direct);
+	printf("expect %llu %d\n", (unsigned long long)ub, u);
+	printf("expect_small %llu %d %d\n", (unsigned long long)bsmall, nsmall, dsmall);
+	printf("expect_big %llu %d %d\n", (unsigned long long)bbig, nbig, dbig);
 	printf("done %d\n", gc_nfailed);
 	fflush(stdout);
 	return 0;

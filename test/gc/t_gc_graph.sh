@@ -3,9 +3,10 @@
 # computes itself:
 #   report (seeds 1 and 2)  GOALLOC_GC=report: after each round of dropped roots and edges the cycle
 #                           finds no more than the truly unreachable; at exit the report's SUMMARY
-#                           equals the program's figures (bytes as requested, blocks), its direct
-#                           objects are one per unreachable group nothing else unreachable points
-#                           into, and every group is graph_node_alloc's
+#                           equals the program's figures (bytes as requested, blocks), and so do
+#                           the groups of each allocating function (nodes under 1 KiB with
+#                           children, leaves of 1 KiB and more); direct objects are one per
+#                           unreachable group nothing else unreachable points into
 #   collect                 GOALLOC_GC=collect GOALLOC_GOGC=10, 8 threads mutating their graphs and
 #                           goalloc_gc() every 3 ms for 3 s: every reachable node intact after every
 #                           cycle
@@ -102,18 +103,26 @@ for seed in 1 2; do
 		exit 0
 	fi
 	program_checks $name
-	read -r _ xbytes xallocs xdirect <<<"$(grep '^expect ' "$d/$name.out" || echo "expect ? ? ?")"
+	read -r _ xbytes xallocs <<<"$(grep '^expect ' "$d/$name.out" || echo "expect ? ?")"
 	perl "$d/parse.pl" <"$d/$name.err" >"$d/$name.p"
 	sum=$(sed -n 's/^SUMMARY //p' "$d/$name.p")
 	[ "$sum" = "$xbytes $xallocs" ]
 	tap $? "[$name] at exit every unreachable node is reported: SUMMARY ${sum:-missing}, the program's count $xbytes bytes in $xallocs blocks"
-	others=$(awk '$1 == "GROUP" && $3 != "graph_node_alloc"' "$d/$name.p")
+	others=$(awk '$1 == "GROUP" && $3 != "graph_node_alloc" && $3 != "graph_leaf_alloc"' "$d/$name.p")
 	[ -z "$others" ]
-	tap $? "[$name] every group is graph_node_alloc's (nothing else reported)"
+	tap $? "[$name] every group is graph_node_alloc's or graph_leaf_alloc's (nothing else reported)"
 	[ -z "$others" ] || echo "$others" | head -20 | diag
-	direct=$(awk '$1 == "GROUP" && $2 == "Direct" { o += $5 } END { print o + 0 }' "$d/$name.p")
-	[ "$direct" = "$xdirect" ]
-	tap $? "[$name] direct objects $direct: one per unreachable group no other unreachable node points into ($xdirect)"
+	for kind in small:graph_node_alloc big:graph_leaf_alloc; do
+		fn=${kind#*:}
+		kind=${kind%%:*}
+		read -r _ kbytes kallocs kdirect <<<"$(grep "^expect_$kind " "$d/$name.out" || echo "x ? ? ?")"
+		got=$(awk -v f="$fn" '$1 == "GROUP" && $3 == f { b += $4; o += $5; if ($2 == "Direct") dr += $5 }
+			END { print b + 0, o + 0, dr + 0 }' "$d/$name.p")
+		[ "${got% *}" = "$kbytes $kallocs" ]
+		tap $? "[$name] $fn's groups: ${got% *} (bytes, blocks), the program's count $kbytes $kallocs"
+		[ "${got##* }" = "$kdirect" ]
+		tap $? "[$name] $fn's direct objects ${got##* }: one per unreachable group no other unreachable node points into ($kdirect)"
+	done
 done
 
 run collect collect 3 8 -- GOALLOC_GC=collect GOALLOC_GOGC=10
