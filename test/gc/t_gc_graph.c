@@ -140,9 +140,11 @@ GC_NOINLINE void *graph_leaf_alloc(size_t size, unsigned id)
 	return n;
 }
 
+/* Nodes with children stay in classes under 1 KiB even with the byte of padding GC modes add
+ * (895 + 1 fits 896): blocks of 1 KiB and more are the leaves. */
 static size_t pick_small(uint64_t r)
 {
-	static const size_t sz[] = {HDR, 96, 112, 128, 144, 160, 192, 200, 256, 320, 500, 700, 1000, 1023};
+	static const size_t sz[] = {HDR, 96, 112, 128, 144, 160, 192, 200, 256, 320, 500, 700, 800, 895};
 	return sz[(r >> 12) % (sizeof sz / sizeof sz[0])];
 }
 
