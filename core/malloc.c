@@ -32,6 +32,8 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 		errno = ENOMEM;
 		return NULL;
 	}
+	size_t asked = n;
+	n += ga_size_pad; /* (the collector's padding: mgc.h) */
 	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages == 0)
 		npages = 1;
@@ -67,6 +69,8 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 	if (zeroed)
 		*zeroed = !s->needzero;
 	ga_track_malloc((void *)s->base, s->elemsize, zeroed && !s->needzero);
+	gc_note_alloc((void *)s->base, asked);
+	gc_poll((void *)s->base);
 	return (void *)s->base;
 }
 
@@ -81,6 +85,8 @@ GA_NOINLINE void *malloc_small_slow(size_t n, uint8_t sc)
 		return NULL;
 	}
 	track_block(p, sc);
+	gc_note_alloc(p, n);
+	gc_poll(p);
 	return p;
 }
 
@@ -98,12 +104,12 @@ GA_NOINLINE static void *malloc_large(size_t n)
  * same number of pages. */
 GA_NOINLINE void *malloc_medium(size_t n)
 {
-	if (n > GA_MAX_SMALL_SIZE) {
+	if (n + ga_size_pad > GA_MAX_SMALL_SIZE) {
 		struct mcache *c = &ga_mcache;
-		if (GA_UNLIKELY(n > (size_t)PTRDIFF_MAX || c->busy))
+		if (GA_UNLIKELY(n > (size_t)PTRDIFF_MAX - GA_PAGE_SIZE || c->busy || ga_gc_mode == GC_REPORT))
 			return malloc_large(n);
 		mcache_fast_enter(c);
-		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
+		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + ga_size_pad + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
 		mcache_fast_leave(c);
 		if (GA_UNLIKELY(!s))
 			return malloc_large(n);
@@ -111,7 +117,9 @@ GA_NOINLINE void *malloc_medium(size_t n)
 		return (void *)s->base;
 	}
 	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table */
-	uint8_t sc = ga_malloc_spanclass_medium(n);
+	uint8_t sc = ga_malloc_spanclass_medium(n + ga_size_pad);
+	if (GA_UNLIKELY(ga_gc_mode == GC_REPORT))
+		return malloc_small_slow(n, sc);
 	void *p = next_free_fast(sc);
 	if (GA_UNLIKELY(!p))
 		return malloc_small_slow(n, sc);
@@ -121,7 +129,7 @@ GA_NOINLINE void *malloc_medium(size_t n)
 /* Past 32 KiB a span that has never held data (or a fresh mapping) is not written again. */
 GA_NOINLINE void *malloc_zeroed(size_t n)
 {
-	if (n > GA_MAX_SMALL_SIZE) {
+	if (n + ga_size_pad > GA_MAX_SMALL_SIZE) {
 		int zeroed = 0;
 		void *p = large_alloc(n, 0, 0, &zeroed, 0);
 		if (p && !zeroed)
@@ -147,7 +155,7 @@ GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 		return ga_malloc(n);
 	if (align == 16)
 		return ga_malloc(n < 9 ? 9 : n);
-	if (n <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
+	if (n + ga_size_pad <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
 		ga_ensure_init();
 		unsigned c = GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n ? n : 1));
 		c = ga_aligned_class[__builtin_ctzll(align)][c];
@@ -159,7 +167,7 @@ GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 
 GA_NOINLINE void *malloc_noscan(size_t n)
 {
-	if (n > GA_MAX_SMALL_SIZE)
+	if (n + ga_size_pad > GA_MAX_SMALL_SIZE)
 		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL, 0);
 	ga_ensure_init();
 	return malloc_small_slow(n, ga_malloc_spanclass(n ? n : 1) | 1);
@@ -280,9 +288,12 @@ size_t block_usable_size(void *p)
 	uintptr_t off = (uintptr_t)p - s->objbase;
 	if (off >= s->limit - s->objbase)
 		return 0;
+	size_t r;
 	if (mspan_is_large(s))
-		return s->elemsize - off;
-	return s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
+		r = s->elemsize - off;
+	else
+		r = s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
+	return r > ga_size_pad ? r - ga_size_pad : r; /* (the padding is the collector's: mgc.h) */
 }
 
 /* ---- realloc ---------------------------------------------------------------------------- */
@@ -294,7 +305,7 @@ size_t block_usable_size(void *p)
  * when it halves) or grow into free pages that follow it. NULL if it has to move. */
 GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t n)
 {
-	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+	uint64_t npages = (n + ga_size_pad + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages > UINT32_MAX)
 		return NULL;
 	if (npages <= s->npages && npages > s->npages / GA_REALLOC_SHRINK_DIV)
@@ -359,10 +370,10 @@ GA_NOINLINE static void *realloc_reentrant(void *p, size_t old, size_t n)
 /* Past 32 KiB the new block is a large one with room to grow (large_alloc). */
 GA_NOINLINE void *realloc_small_move(void *p, size_t old, size_t n)
 {
-	void *q = n > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : ga_malloc(n);
+	void *q = n + ga_size_pad > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : ga_malloc(n);
 	if (!q)
 		return NULL;
-	memcpy(q, p, old);
+	memcpy(q, p, old < n ? old : n); /* (n < old: report mode moves every realloc, mgc.h) */
 	ga_free(p);
 	return q;
 }
@@ -383,16 +394,18 @@ GA_NOINLINE void *realloc_block(void *p, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (mspan_is_large(s) && n > GA_MAX_SMALL_SIZE) {
+	if (mspan_is_large(s) && n + ga_size_pad > GA_MAX_SMALL_SIZE) {
 		void *q = realloc_large_in_place(p, s, n);
-		if (q)
+		if (q) {
+			gc_note_alloc(q, n); /* (report mode: its new size and site) */
 			return q;
+		}
 		q = large_alloc(n, 0, 0, NULL, 1);
 		if (q)
 			realloc_move_large(p, s, q);
 		return q;
 	}
-	if (n <= old)
+	if (n + ga_realloc_slack <= old)
 		return p; /* fits: stay in place (usable bytes are preserved trivially) */
 	return realloc_small_move(p, old, n);
 }

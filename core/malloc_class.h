@@ -8,6 +8,12 @@
  * the size itself (1 KiB of table) rather than by (n + 7) / 8, which saves malloc two
  * instructions. */
 GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
+/* The same table for the slow paths. The two are equal but in the collector's report mode, where
+ * ga_malloc_sc is all 0 (class 0 has no list, so every fast path misses and every block is
+ * recorded: mgc.h), while this one stays the truth. In the GC modes both serve n + 1 bytes. */
+GA_HIDDEN extern uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
+/* Bytes added to every request in the GC modes (mgc.h). */
+GA_HIDDEN extern size_t ga_size_pad;
 
 /* [k][c]: the smallest size class ≥ c whose size is a multiple of 2^k (so every slot is 2^k
  * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
@@ -25,11 +31,11 @@ GA_INLINE uint8_t ga_malloc_spanclass_medium(size_t n)
 	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
 }
 
-/* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
+/* Span class for malloc(n), 0 < n ≤ 32768 − ga_size_pad (0 before start-up for n ≤ 1024). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
-		return ga_malloc_sc[n];
-	return ga_malloc_spanclass_medium(n);
+		return ga_malloc_class[n];
+	return ga_malloc_spanclass_medium(n + ga_size_pad);
 }
 #endif

@@ -47,12 +47,17 @@ GA_NOINLINE static void *new_slow(size_t n)
 
 GA_HIDDEN void *ga_new(size_t n)
 {
-	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
+	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX)) {
+		GC_NOTE_SITE();
 		return new_slow(n);
-	uint8_t sc = ga_malloc_sc[n];
-	void *p = next_free_fast(sc < GA_SPANCLASS(2, 0) ? GA_SPANCLASS(2, 0) : sc);
-	if (GA_UNLIKELY(!p))
+	}
+	/* (the table gives 16 bytes or more; before start-up, and in the collector's report mode, 0,
+	 * whose list is always empty) */
+	void *p = next_free_fast(ga_malloc_sc[n]);
+	if (GA_UNLIKELY(!p)) {
+		GC_NOTE_SITE();
 		return new_slow(n);
+	}
 	return p;
 }
 #endif
@@ -85,8 +90,10 @@ GA_NOINLINE static void *calloc_slow(size_t a, size_t b)
 GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 {
 	size_t n;
-	if (GA_UNLIKELY(__builtin_mul_overflow(a, b, &n) || n > GA_SMALL_SIZE_MAX))
+	if (GA_UNLIKELY(__builtin_mul_overflow(a, b, &n) || n > GA_SMALL_SIZE_MAX)) {
+		GC_NOTE_SITE();
 		return calloc_slow(a, b);
+	}
 	return ga_calloc_small(n);
 }
 
@@ -117,6 +124,7 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 	uintptr_t info = page_class_of((uintptr_t)p);
 	if (GA_LIKELY(page_entry_spanclass(info) > GA_SPANCLASS(1, 1) && n - 1 < GA_MAX_SMALL_SIZE))
 		return realloc_small(p, info, n);
+	GC_NOTE_SITE();
 	return realloc_slow(p, n);
 }
 
@@ -141,6 +149,7 @@ GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
 		*out = p;
 		return 0;
 	}
+	GC_NOTE_SITE();
 	return posix_memalign_slow(out, align, n);
 }
 
@@ -182,12 +191,14 @@ GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 	void *p = aligned_small_fast(align, n);
 	if (GA_LIKELY(p))
 		return p;
+	GC_NOTE_SITE();
 	return new_aligned_slow(n, align);
 }
 #endif
 
 GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 {
+	GC_NOTE_SITE();
 	return malloc_noscan(n);
 }
 
@@ -214,6 +225,7 @@ void *reallocarray(void *p, size_t a, size_t b)
 		errno = ENOMEM;
 		return NULL;
 	}
+	GC_NOTE_SITE();
 	return goalloc_realloc(p, n);
 }
 
@@ -313,6 +325,25 @@ GA_EXPORT int goalloc_stats(struct goalloc_stats *out)
 		.threads_seen = st.threads_seen,
 	};
 	return 0;
+}
+
+/* ---- The collector (core/mgc.h) --------------------------------------------------------- */
+
+GA_EXPORT int goalloc_gc(void)
+{
+	ga_ensure_init();
+	return gc_run_now();
+}
+
+GA_EXPORT int goalloc_gc_stats(struct goalloc_gc_stats *out)
+{
+	gc_get_stats(out);
+	return 0;
+}
+
+GA_EXPORT int goalloc_gc_ignore(const void *p)
+{
+	return gc_ignore(p);
 }
 
 GA_EXPORT void goalloc_print_stats(int fd)
