@@ -27,7 +27,7 @@ TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -iquote co
 # witness compiled in (-DGA_DEBUG), at -O1 so that a debugger still sees most variables. It applies
 # to the library and to the unit tests, which link the core.
 DEBUG_B      := build-debug
-DEBUG_CFLAGS := -DGA_DEBUG -O1
+DEBUG_CFLAGS := -DGA_DEBUG -O1 -foptimize-sibling-calls
 
 CORE_SRC    := $(wildcard core/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)

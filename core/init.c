@@ -25,6 +25,8 @@ static _Atomic long init_tid;
 
 uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
 uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
+uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
+size_t ga_large_fast_max = PTRDIFF_MAX;
 
 /* C's alignment rule over Go's table: a block of n ≥ 9 bytes must be 16-aligned, so such a
  * request is looked up as round_up(n, 16) — class 24 never serves malloc. 0..8 bytes take class
@@ -45,6 +47,9 @@ void gc_fill_malloc_classes(size_t pad, int all_slow)
 		ga_malloc_class[n] = GA_SPANCLASS(c, 0);
 		ga_malloc_sc[n] = all_slow ? 0 : GA_SPANCLASS(c, 0);
 	}
+	for (unsigned i = 0; i < sizeof ga_malloc_sc_medium; i++)
+		ga_malloc_sc_medium[i] = all_slow ? 0 : (uint8_t)(ga_size_to_class128[i] << 1);
+	ga_large_fast_max = all_slow ? 0 : PTRDIFF_MAX;
 }
 
 static void fill_malloc_classes(void)

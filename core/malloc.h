@@ -110,15 +110,11 @@ GA_INLINE void *next_free_fast(uint8_t sc)
  * count, and what each part costs, beside the fast paths in mcache.h). */
 GA_INLINE void *ga_malloc(size_t n)
 {
-	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return malloc_medium(n);
-	}
 	void *p = next_free_fast(ga_malloc_sc[n]);
-	if (GA_UNLIKELY(!p)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(!p))
 		return malloc_small_slow(n, 0); /* (0: it finds sc again, so sc need not be kept here) */
-	}
 	return p;
 }
 
@@ -147,10 +143,8 @@ GA_INLINE void zero_small(void *p, size_t n)
 GA_INLINE void *ga_calloc_small(size_t n)
 {
 	void *p = next_free_fast(ga_malloc_sc[n]);
-	if (GA_UNLIKELY(!p)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(!p))
 		return malloc_zeroed(n);
-	}
 	if (n <= GA_CALLOC_INLINE_MAX)
 		zero_small(p, n);
 	else
@@ -182,10 +176,7 @@ GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 GA_INLINE void *ga_malloc_aligned(size_t align, size_t n)
 {
 	void *p = aligned_small_fast(align, n);
-	if (GA_LIKELY(p))
-		return p;
-	GC_NOTE_SITE();
-	return malloc_aligned_slow(align, n);
+	return GA_LIKELY(p) ? p : malloc_aligned_slow(align, n);
 }
 
 /* Is p, in a small span whose page entry is info, the start of a slot? It is iff its offset in
@@ -234,9 +225,6 @@ GA_INLINE void *realloc_small(void *p, uintptr_t info, size_t n)
 	if (GA_UNLIKELY(!page_slot_start(p, info)))
 		ga_bad_pointer("realloc", p);
 	size_t old = ga_class_to_size[GA_SPANCLASS_SIZECLASS(page_entry_spanclass(info))];
-	if (GA_LIKELY(n + ga_realloc_slack <= old))
-		return p;
-	GC_NOTE_SITE();
-	return realloc_small_move(p, old, n);
+	return GA_LIKELY(n + ga_realloc_slack <= old) ? p : realloc_small_move(p, old, n);
 }
 #endif

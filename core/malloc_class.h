@@ -12,8 +12,11 @@ GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
  * ga_malloc_sc is all 0 (class 0 has no list, so every fast path misses and every block is
  * recorded: mgc.h), while this one stays the truth. In the GC modes both serve n + 1 bytes. */
 GA_HIDDEN extern uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
-/* Bytes added to every request in the GC modes (mgc.h). */
-GA_HIDDEN extern size_t ga_size_pad;
+/* ga_size_to_class128 << 1 (the scan span classes for 1 KiB < n ≤ 32 KiB), all 0 in report mode,
+ * as ga_malloc_sc; and the largest request malloc_medium serves from a thread's cached large
+ * spans: PTRDIFF_MAX, 0 in report mode. */
+GA_HIDDEN extern uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
+GA_HIDDEN extern size_t ga_large_fast_max;
 
 /* [k][c]: the smallest size class ≥ c whose size is a multiple of 2^k (so every slot is 2^k
  * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
@@ -31,11 +34,11 @@ GA_INLINE uint8_t ga_malloc_spanclass_medium(size_t n)
 	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
 }
 
-/* Span class for malloc(n), 0 < n ≤ 32768 − ga_size_pad (0 before start-up for n ≤ 1024). */
+/* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
 		return ga_malloc_class[n];
-	return ga_malloc_spanclass_medium(n + ga_size_pad);
+	return ga_malloc_spanclass_medium(n);
 }
 #endif

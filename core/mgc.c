@@ -228,8 +228,7 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 		}
 		in_cycle = 0;
 		ga_unlock(&gc_lock);
-		if (cy.garbage)
-			ga_os_free(cy.garbage, cy.garbage_cap * sizeof *cy.garbage);
+		gc_garbage_give(cy.garbage, cy.garbage_cap);
 		return -1;
 	}
 	gc.cycles++;

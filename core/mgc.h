@@ -40,9 +40,10 @@ GA_HIDDEN extern _Atomic int ga_gc_wanted;
  * UINT64_MAX when off. */
 GA_HIDDEN extern uint64_t ga_gc_trigger_pages;
 
-/* Report mode: the return address of the malloc call being served, noted by the entry points'
- * slow branches (GC_NOTE_SITE: the first one wins, as an entry point may call another) and taken
- * by gc_record_alloc. */
+/* Report mode: the return address of the malloc call being served, noted on entry to each slow
+ * path the entry points tail-call (so that its return address is the program's: the build keeps
+ * sibling calls in every flavour; a fast path that read it would need a stack frame), the first
+ * one winning as a slow path may call another; taken by gc_record_alloc. */
 GA_HIDDEN extern __thread const void *ga_gc_site __attribute__((tls_model("initial-exec")));
 #define GC_NOTE_SITE()                                                    \
 	do {                                                              \
@@ -119,6 +120,10 @@ GA_HIDDEN int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t 
 /* Memory for the collector's own use (gray stack, garbage list, maps buffer): zeroed, from the
  * OS, kept out of the roots (os.h: goalloc's metadata). */
 GA_HIDDEN void *gc_mem_grow(void *old, size_t oldsz, size_t newsz);
+/* The garbage list's memory is kept from cycle to cycle: gc_mark takes it (gc_garbage_take) and
+ * gc_sweep gives back what it does not keep (gc_garbage_give). */
+GA_HIDDEN void gc_garbage_take(struct gc_cycle *cy);
+GA_HIDDEN void gc_garbage_give(struct gc_garbage *g, uint64_t cap);
 /* mgcsweep.c, world running: report or free what gc_mark listed. */
 GA_HIDDEN void gc_sweep(struct gc_cycle *cy, int at_exit);
 /* Output (trace, reports): GOALLOC_LOG or a copy of stderr. */

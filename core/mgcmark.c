@@ -86,9 +86,14 @@ GA_INLINE int slot_is_free(const struct mspan *s, uintptr_t obj)
 	return mcache_tiny_looks_free((void *)obj);
 }
 
+static void mark_end(uintptr_t w);
+
 /* The pointer test (Go: findObject + greyobject): if w points into an allocated block of the
  * heap (anywhere inside it: interior pointers count), mark the block and, unless it is noscan or
- * too small to hold a pointer, push it gray. */
+ * too small to hold a pointer, push it gray. A pointer to the very start of a block may also be
+ * one past the end of the block before it: requests under 1 KiB are padded by a byte in the GC
+ * modes (mgc.h), larger ones are not (their classes come from tables the fast paths share, and a
+ * large block is a whole number of pages), so that block is marked too (mark_end). */
 GA_INLINE void mark_word(uintptr_t w)
 {
 	if (w - heap_lo >= heap_hi - heap_lo)
@@ -106,6 +111,8 @@ GA_INLINE void mark_word(uintptr_t w)
 		idx = mspan_obj_index(s, w);
 		obj = s->objbase + idx * s->elemsize;
 	}
+	if (GA_UNLIKELY(w == obj))
+		mark_end(w - 1);
 	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
 	if (*mw & bit)
 		return;
@@ -115,6 +122,25 @@ GA_INLINE void mark_word(uintptr_t w)
 	marked_objects++;
 	marked_bytes += s->elemsize;
 	if (!GA_SPANCLASS_NOSCAN(s->spanclass) && s->elemsize >= 16)
+		gray_push(obj, s->elemsize);
+}
+
+/* w is the last byte of a block of 1 KiB or more, or of none: mark it as mark_word would. */
+GA_NOINLINE static void mark_end(uintptr_t w)
+{
+	struct mspan *s = span_of(w);
+	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || w < s->objbase ||
+	    w >= s->limit || (!mspan_is_large(s) && s->elemsize < 1024))
+		return;
+	uintptr_t idx = mspan_is_large(s) ? 0 : mspan_obj_index(s, w);
+	uintptr_t obj = mspan_is_large(s) ? s->base : s->objbase + idx * s->elemsize;
+	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
+	if (*mw & bit || slot_is_free(s, obj))
+		return;
+	*mw |= bit;
+	marked_objects++;
+	marked_bytes += s->elemsize;
+	if (!GA_SPANCLASS_NOSCAN(s->spanclass))
 		gray_push(obj, s->elemsize);
 }
 
@@ -674,6 +700,7 @@ int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp)
 	cy->marked_bytes = marked_bytes;
 	cy->marked_objects = marked_objects;
 	cy->nthreads = w->n;
+	gc_garbage_take(cy);
 	cy->ngarbage = cy->garbage_bytes = 0;
 	each_span(find_garbage, cy);
 	if (ga_gc_mode == GC_REPORT)

@@ -160,6 +160,35 @@ unsigned gc_ignored(uintptr_t *out, unsigned max)
 	return n;
 }
 
+/* ---- The garbage list's memory ------------------------------------------------------------ */
+
+static struct gc_garbage *spare;
+static uint64_t spare_cap;
+
+void gc_garbage_take(struct gc_cycle *cy)
+{
+	if (!cy->garbage && spare) {
+		cy->garbage = spare;
+		cy->garbage_cap = spare_cap;
+		spare = NULL;
+		spare_cap = 0;
+	}
+}
+
+void gc_garbage_give(struct gc_garbage *g, uint64_t cap)
+{
+	if (!g)
+		return;
+	if (spare_cap >= cap) {
+		ga_os_free(g, cap * sizeof *g);
+		return;
+	}
+	if (spare)
+		ga_os_free(spare, spare_cap * sizeof *spare);
+	spare = g;
+	spare_cap = cap;
+}
+
 /* ---- Reports ------------------------------------------------------------------------------- */
 
 /* Report mode: the last cycle's garbage, to find blocks unreachable twice in a row, and whether
@@ -328,8 +357,7 @@ static void report_twice_unreachable(struct gc_cycle *cy)
 	}
 	if (sel)
 		ga_os_free(sel, cy->ngarbage);
-	if (prev)
-		ga_os_free(prev, prev_cap * sizeof *prev);
+	gc_garbage_give(prev, prev_cap);
 	prev = cy->garbage; /* (this cycle's list becomes the one before) */
 	nprev = cy->ngarbage;
 	prev_cap = cy->garbage_cap;
@@ -364,8 +392,14 @@ static void collect(struct gc_cycle *cy)
 		size_t size = s->elemsize;
 		if (verify) {
 			/* Poisoned with a value no pointer has (not canonical on x86-64): a program that still
-			 * holds the block faults at its first dereference of what it reads there. */
+			 * holds the block faults at its first dereference of what it reads there. Then it
+			 * gets the free mark, but goes on no list: it is never handed out again, the next
+			 * cycles take it for free, and a free() of it ends the program as a double free. */
 			memset((void *)obj, 0xa5, size);
+			if (s->spanclass > 3 || mspan_is_large(s))
+				mcache_set_key((void *)obj, ga_free_key);
+			else
+				ga_link_set((void *)obj, NULL);
 		} else {
 			ga_free((void *)obj);
 		}
@@ -388,8 +422,7 @@ void gc_sweep(struct gc_cycle *cy, int at_exit)
 		report_at_exit(cy);
 	else
 		report_twice_unreachable(cy);
-	if (cy->garbage)
-		ga_os_free(cy->garbage, cy->garbage_cap * sizeof *cy->garbage);
+	gc_garbage_give(cy->garbage, cy->garbage_cap);
 	cy->garbage = NULL;
 	if (!at_exit || !leaks_at_exit || !ga_option(GA_OPT_LEAK_EXITCODE))
 		return;

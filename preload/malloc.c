@@ -41,23 +41,20 @@ GA_EXPORT void goalloc_free(void *p)
  * least the 16-byte class (__STDCPP_DEFAULT_NEW_ALIGNMENT__), without an extra call. */
 GA_NOINLINE static void *new_slow(size_t n)
 {
+	GC_NOTE_SITE();
 	void *p = goalloc_malloc(n < 9 ? 9 : n);
 	return GA_LIKELY(p) ? p : ga_new_failed(n, 0, 0);
 }
 
 GA_HIDDEN void *ga_new(size_t n)
 {
-	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return new_slow(n);
-	}
 	/* (the table gives 16 bytes or more; before start-up, and in the collector's report mode, 0,
 	 * whose list is always empty) */
 	void *p = next_free_fast(ga_malloc_sc[n]);
-	if (GA_UNLIKELY(!p)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(!p))
 		return new_slow(n);
-	}
 	return p;
 }
 #endif
@@ -78,6 +75,7 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
  * blocks over 1 KiB. */
 GA_NOINLINE static void *calloc_slow(size_t a, size_t b)
 {
+	GC_NOTE_SITE();
 	size_t n;
 	if (__builtin_mul_overflow(a, b, &n) || n > (size_t)PTRDIFF_MAX) {
 		errno = ENOMEM;
@@ -90,16 +88,15 @@ GA_NOINLINE static void *calloc_slow(size_t a, size_t b)
 GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 {
 	size_t n;
-	if (GA_UNLIKELY(__builtin_mul_overflow(a, b, &n) || n > GA_SMALL_SIZE_MAX)) {
-		GC_NOTE_SITE();
+	if (GA_UNLIKELY(__builtin_mul_overflow(a, b, &n) || n > GA_SMALL_SIZE_MAX))
 		return calloc_slow(a, b);
-	}
 	return ga_calloc_small(n);
 }
 
 /* realloc past its fast path: glibc's rules for NULL and 0, glibc's own blocks, then core. */
 GA_NOINLINE static void *realloc_slow(void *p, size_t n)
 {
+	GC_NOTE_SITE();
 	if (!p)
 		return goalloc_malloc(n);
 	if (n == 0) { /* glibc: frees and returns NULL, errno unchanged */
@@ -124,7 +121,6 @@ GA_EXPORT void *goalloc_realloc(void *p, size_t n)
 	uintptr_t info = page_class_of((uintptr_t)p);
 	if (GA_LIKELY(page_entry_spanclass(info) > GA_SPANCLASS(1, 1) && n - 1 < GA_MAX_SMALL_SIZE))
 		return realloc_small(p, info, n);
-	GC_NOTE_SITE();
 	return realloc_slow(p, n);
 }
 
@@ -149,13 +145,13 @@ GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
 		*out = p;
 		return 0;
 	}
-	GC_NOTE_SITE();
 	return posix_memalign_slow(out, align, n);
 }
 
 /* (on failure errno is ENOMEM as well as the result, as in glibc) */
 GA_NOINLINE static int posix_memalign_slow(void **out, size_t align, size_t n)
 {
+	GC_NOTE_SITE();
 	void *p = malloc_aligned_slow(align, n);
 	if (!p)
 		return ENOMEM;
@@ -178,6 +174,7 @@ GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
 /* operator new(n, align_val_t) past its fast path: any size, alignment or empty list. */
 GA_NOINLINE static void *new_aligned_slow(size_t n, size_t align)
 {
+	GC_NOTE_SITE();
 	void *p = goalloc_aligned_alloc(align, n);
 	return GA_LIKELY(p) ? p : ga_new_failed(n, align, 0);
 }
@@ -191,7 +188,6 @@ GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 	void *p = aligned_small_fast(align, n);
 	if (GA_LIKELY(p))
 		return p;
-	GC_NOTE_SITE();
 	return new_aligned_slow(n, align);
 }
 #endif
