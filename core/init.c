@@ -109,7 +109,7 @@ static uint64_t random_link_key(void)
 }
 
 /* fork: every lock is taken in the rank order of lock.h (registry, orphan cache, mcentrals,
- * mheap), so that the child finds no structure half-updated; then released (reset in the child,
+ * mheap, the collector's site arrays), so that the child finds no structure half-updated; then released (reset in the child,
  * where their holders may not exist) in the reverse order. */
 void ga_lock_all(void)
 {
@@ -120,6 +120,7 @@ void ga_lock_all(void)
 	mcache_fork_prepare();
 	mcentral_fork_prepare();
 	mheap_fork_prepare();
+	gc_fork_prepare();
 #ifdef GA_DEBUG
 	ga_witness_all_end();
 #endif
@@ -127,6 +128,7 @@ void ga_lock_all(void)
 
 void ga_unlock_all(void)
 {
+	gc_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
 	mcache_fork_parent();
@@ -135,6 +137,7 @@ void ga_unlock_all(void)
 
 static void fork_child(void)
 {
+	gc_fork_child_locks();
 	mheap_fork_child();
 	mcentral_fork_child();
 	mcache_fork_child();

@@ -219,10 +219,11 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	uint64_t t3 = gc_nanotime();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
+		/* (cy.why: the roots could not be read; world.why: a thread could not be stopped) */
+		const char *why = cy.why[0] ? cy.why : world.why[0] ? world.why : "unknown";
 		gc.aborted++;
-		trace_abort(gc.cycles + 1, r == 0 ? "" : (world.why[0] && !cy.why[0] ? world.why : cy.why));
+		trace_abort(gc.cycles + 1, why);
 		if (at_exit) {
-			const char *why = world.why[0] && !cy.why[0] ? world.why : cy.why;
 			ga_dprintf(gc_log_fd(), "==%d==goalloc: leak check incomplete: %s\n", (int)getpid(), why);
 			gc_sweep(NULL, 1);
 		}

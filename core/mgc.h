@@ -53,6 +53,10 @@ GA_HIDDEN extern __thread const void *ga_gc_site __attribute__((tls_model("initi
 
 /* Start-up, once the options are read (init.c's constructor). */
 GA_HIDDEN void gc_init(void);
+/* ga_lock_all's part: the lock of the site arrays and the ignore list (rank GA_RANK_GCSITES). */
+GA_HIDDEN void gc_fork_prepare(void);
+GA_HIDDEN void gc_fork_parent(void);
+GA_HIDDEN void gc_fork_child_locks(void);
 /* After fork, in the child (pthread_atfork). */
 GA_HIDDEN void gc_fork_child(void);
 /* At exit (init.c's destructor): the last cycle and the leak report in report mode. */

@@ -111,7 +111,7 @@ GA_INLINE void mark_word(uintptr_t w)
 		idx = mspan_obj_index(s, w);
 		obj = s->objbase + idx * s->elemsize;
 	}
-	if (GA_UNLIKELY(w == obj))
+	if (GA_UNLIKELY(w == obj) && (s->elemsize >= 1024 || obj == s->objbase)) /* (see mark_end) */
 		mark_end(w - 1);
 	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
 	if (*mw & bit)

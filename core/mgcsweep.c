@@ -33,7 +33,7 @@ void gc_count_freed(uint64_t objects, uint64_t bytes);
 
 /* Pools of free site arrays by power-of-two record count (1 .. 1024), linked through word 0. */
 #define SITE_POOLS 11
-static ga_lock_t site_lock = GA_LOCK_INIT(GA_RANK_SAMPLER);
+static ga_lock_t site_lock = GA_LOCK_INIT(GA_RANK_GCSITES); /* and the ignore list */
 static struct gc_site *site_pool[SITE_POOLS];
 
 static unsigned pool_of(unsigned n)
@@ -111,10 +111,24 @@ void gc_record_alloc(void *p, size_t n)
 	r->stack = gcsite_sample(n) ? gcsite_capture() : 0;
 }
 
+void gc_fork_prepare(void)
+{
+	ga_lock(&site_lock);
+}
+
+void gc_fork_parent(void)
+{
+	ga_unlock(&site_lock);
+}
+
+void gc_fork_child_locks(void)
+{
+	ga_lock_reinit(&site_lock);
+}
+
 /* ---- goalloc_gc_ignore --------------------------------------------------------------------- */
 
 #define IGNORE_MAX 256
-static ga_lock_t ignore_lock = GA_LOCK_INIT(GA_RANK_SAMPLER);
 static uintptr_t ignore_list[IGNORE_MAX];
 static unsigned nignore;
 
@@ -130,7 +144,7 @@ int gc_ignore(const void *p)
 	if ((uintptr_t)p < s->objbase)
 		return -1;
 	int r = -1;
-	ga_lock(&ignore_lock);
+	ga_lock(&site_lock);
 	for (unsigned i = 0; i < nignore; i++)
 		if (ignore_list[i] == obj)
 			r = 0;
@@ -138,13 +152,12 @@ int gc_ignore(const void *p)
 		ignore_list[nignore++] = obj;
 		r = 0;
 	}
-	ga_unlock(&ignore_lock);
+	ga_unlock(&site_lock);
 	return r;
 }
 
-/* Called by the cycle with the world stopped; ignore_lock is taken by nobody then but a stopped
- * thread inside gc_ignore, whose entry may be half written: read without the lock, and drop
- * entries whose block is free now. */
+/* Called by the cycle with the world stopped and every lock held (site_lock too): drop entries
+ * whose block is free now. */
 unsigned gc_ignored(uintptr_t *out, unsigned max)
 {
 	unsigned n = 0;
