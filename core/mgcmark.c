@@ -88,6 +88,13 @@ GA_INLINE int slot_is_free(const struct mspan *s, uintptr_t obj)
 
 static void mark_end(uintptr_t w);
 
+/* A small span the mheap has just handed to an mcentral, which is still writing the free mark
+ * into its slots (mcentral.c, before it caches the span): every slot of it is free. */
+GA_INLINE int span_unborn(const struct mspan *s)
+{
+	return !mspan_is_large(s) && !s->incache && s->list == MSPAN_LIST_NONE;
+}
+
 /* The pointer test (Go: findObject + greyobject): if w points into an allocated block of the
  * heap (anywhere inside it: interior pointers count), mark the block and, unless it is noscan or
  * too small to hold a pointer, push it gray. A pointer to the very start of a block may also be
@@ -102,7 +109,7 @@ GA_INLINE void mark_word(uintptr_t w)
 	if (!a)
 		return;
 	struct mspan *s = arena_page_span(a, w);
-	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE)
+	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
 		return;
 	uintptr_t idx = 0, obj = s->base;
 	if (!mspan_is_large(s)) {
@@ -129,7 +136,7 @@ GA_INLINE void mark_word(uintptr_t w)
 GA_NOINLINE static void mark_end(uintptr_t w)
 {
 	struct mspan *s = span_of(w);
-	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || w < s->objbase ||
+	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s) || w < s->objbase ||
 	    w >= s->limit || (!mspan_is_large(s) && s->elemsize < 1024))
 		return;
 	uintptr_t idx = mspan_is_large(s) ? 0 : mspan_obj_index(s, w);
@@ -195,7 +202,7 @@ static void rescan_span(struct mspan *s, void *arg)
 {
 	(void)arg;
 	if (GA_SPANCLASS_NOSCAN(s->spanclass) || s->elemsize < 16 ||
-	    atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE)
+	    atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
 		return;
 	for (unsigned i = 0; i < s->nelems; i++)
 		if (s->gcmarkBits[i / 64] >> (i % 64) & 1)
@@ -582,7 +589,7 @@ static void append_garbage(struct gc_cycle *cy, struct mspan *s, uintptr_t obj, 
 static void find_garbage(struct mspan *s, void *arg)
 {
 	struct gc_cycle *cy = arg;
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE)
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
 		return;
 	if (mspan_is_large(s)) {
 		if (!(s->gcmarkBits[0] & 1) && !slot_is_free(s, s->base))
