@@ -65,6 +65,7 @@ static struct {
 	pid_t log_pid;
 	pid_t bg_tid;          /* the background thread, 0 if none */
 	pid_t bg_pid;          /* the process it belongs to */
+	pid_t pid;             /* this process (set at start-up and in a forked child) */
 } gc = {.log_fd = -1};
 
 uint64_t gc_nanotime(void)
@@ -192,6 +193,10 @@ static struct stw_world world;
 GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 {
 	if (ga_gc_mode == GC_OFF)
+		return -1;
+	/* A vfork child (or posix_spawn's) shares the parent's memory but not its threads: it must
+	 * never collect. fork's child handler sets gc.pid; vfork runs no handler. */
+	if (getpid() != gc.pid)
 		return -1;
 	sigset_t all, old;
 	sigfillset(&all);
@@ -367,6 +372,7 @@ void gc_init(void)
 		return;
 	}
 	gc.start_ns = gc_nanotime();
+	gc.pid = getpid();
 	gc.gogc = (int)ga_option(GA_OPT_GOGC);
 	cpu_set_t cs;
 	gc.ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
@@ -394,6 +400,7 @@ void gc_fork_child(void)
 		return;
 	ga_lock_reinit(&gc_lock);
 	in_cycle = 0;
+	gc.pid = getpid();
 	stw_fork_child();
 	gc.bg_tid = 0;
 	gc.bg_pid = 0;
