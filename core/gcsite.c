@@ -67,8 +67,8 @@ static uint64_t next_random(void)
 }
 
 /* -ln(u) for u in (0, 1], without libm (goalloc links none): u = m·2^e with m in [1/2, 1), and
- * ln m = 2·atanh(s), s = (m − 1)/(m + 1) in (−1/3, 0], whose series has converged to 1e-13 after
- * 13 terms. */
+ * ln m = 2·atanh(s), s = (m − 1)/(m + 1) in [−1/3, 0), whose series's 13 terms leave a relative
+ * error below 2e-14 (checked against libm's log over (1e-16, 1]). */
 static double neg_log(double u)
 {
 	union {
@@ -88,7 +88,8 @@ static double neg_log(double u)
 static uint64_t draw_countdown(uint64_t rate)
 {
 	double u = (double)((next_random() >> 11) + 1) * 0x1p-53;
-	return (uint64_t)(neg_log(u) * (double)rate) + 1;
+	double x = neg_log(u) * (double)rate; /* (−1e-14 · rate for u = 1: rounding) */
+	return x > 0 ? (uint64_t)x + 1 : 1;
 }
 
 static GA_NOINLINE int sample_slow(size_t n)
