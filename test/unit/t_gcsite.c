@@ -10,10 +10,13 @@
  * the section fake_goalloc_text, where fake_malloc stands in for goalloc's malloc. */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -432,9 +435,54 @@ static void test_threads(void)
 	ok(names(f, 1, "path_c"), "the threads' stacks name their functions: %s", f);
 }
 
-/* ---- Costs (diagnostics) ----------------------------------------------------------------------- */
+/* ---- Captures from a signal handler ----------------------------------------------------------- */
 
-#include <execinfo.h>
+/* A handler that allocates, interrupting the thread anywhere, inside gcsite_capture too: there it
+ * gets 0 (no second backtrace() inside the first, no wait for a table lock its own thread holds),
+ * elsewhere the handler's own stack. */
+static volatile unsigned alarms, alarm_zero;
+static volatile uint32_t alarm_id;
+
+__attribute__((noinline)) static void on_alarm(int sig)
+{
+	(void)sig;
+	uint32_t id = fake_malloc();
+	alarms++;
+	if (!id)
+		alarm_zero++;
+	else
+		alarm_id = id;
+}
+
+static void test_signals(void)
+{
+	use_fake_text();
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 200}, {0, 200}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	uint32_t first = 0;
+	unsigned bad = 0, rounds = 0;
+	for (double end = now_ns() + (under_valgrind() ? 3e8 : 2e8); now_ns() < end; rounds++) {
+		uint32_t id = level1(); /* one call site: one stack */
+		first = first ? first : id;
+		bad += !id || id != first;
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_IGN); /* (one may still be pending) */
+	ok(!bad && alarms > 0, "%u captures, interrupted by %u handlers that capture (%u of them inside a capture: 0)",
+	   rounds, alarms, alarm_zero);
+	if (alarm_id) {
+		const char *f = frame_text(alarm_id, 0);
+		ok(names(f, 0, "on_alarm"), "a handler's frame 0 is the handler: %s", f);
+	} else {
+		ok(1, "# SKIP no handler captured outside a capture");
+	}
+}
+
+/* ---- Costs (diagnostics) ----------------------------------------------------------------------- */
 
 __attribute__((noinline)) static void bt_deep(int d, void **buf, int *n)
 {
@@ -479,6 +527,33 @@ static void costs(void)
 	ok(id && nf >= 12, "the cost measured on a stack of %u frames", nf);
 }
 
+/* ---- A full table (last: nothing can be interned after it) ------------------------------------- */
+
+static volatile int two = 2;
+
+static void test_full(void)
+{
+	if (under_valgrind()) {
+		ok(1, "# SKIP filling the table takes a million inserts");
+		return;
+	}
+	use_fake_text();
+	uint32_t ids[2] = {0, 0}, first = 0, last = 0;
+	for (int i = 0; i < two; i++) { /* one call site: captured before and after the table fills */
+		if (i == 1)
+			for (uintptr_t pc = 0xf0000000; gcsite_nstacks() < GCSITE_MAX_STACKS; pc++) {
+				last = gcsite_intern(&pc, 1);
+				first = first ? first : last;
+			}
+		ids[i] = level1();
+	}
+	uintptr_t pc = 0xe0000000, pc0 = 0xf0000000;
+	ok(last == GCSITE_MAX_STACKS && gcsite_intern(&pc, 1) == 0 && gcsite_nstacks() == GCSITE_MAX_STACKS,
+	   "the table holds %u stacks, then interning a new one gives 0", GCSITE_MAX_STACKS);
+	ok(ids[0] && ids[1] == ids[0] && other2() == 0 && gcsite_intern(&pc0, 1) == first,
+	   "full: a known stack keeps its id (%u), a new one captured gets 0", ids[0]);
+}
+
 int main(void)
 {
 	if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0)
@@ -494,7 +569,9 @@ int main(void)
 	test_suppressions();
 	test_sampler();
 	test_threads();
+	test_signals();
 	costs();
+	test_full();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
