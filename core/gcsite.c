@@ -224,7 +224,12 @@ static uint32_t insert_locked(uint64_t h, const uintptr_t *pcs, unsigned n)
 	return k + 1;
 }
 
-uint32_t gcsite_intern(const uintptr_t *pcs, unsigned n)
+/* Set while this thread captures or interns: a capture or intern that starts inside it (from a
+ * signal handler that allocates, or from malloc called by the unwinder) returns 0 rather than enter
+ * backtrace() again or wait for the table lock its own thread holds. */
+static __thread int capturing __attribute__((tls_model("initial-exec")));
+
+static uint32_t intern(const uintptr_t *pcs, unsigned n)
 {
 	if (n > GCSITE_MAX_FRAMES)
 		n = GCSITE_MAX_FRAMES;
@@ -238,6 +243,18 @@ uint32_t gcsite_intern(const uintptr_t *pcs, unsigned n)
 	ga_lock(&table_lock);
 	uint32_t id = insert_locked(h, pcs, n);
 	ga_unlock(&table_lock);
+	return id;
+}
+
+uint32_t gcsite_intern(const uintptr_t *pcs, unsigned n)
+{
+	if (capturing)
+		return 0;
+	capturing = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	uint32_t id = intern(pcs, n);
+	atomic_signal_fence(memory_order_seq_cst);
+	capturing = 0;
 	return id;
 }
 
@@ -313,11 +330,6 @@ void gcsite_text_range(uintptr_t *lo, uintptr_t *hi)
 	*hi = atomic_load_explicit(&text_hi, memory_order_relaxed);
 }
 
-/* Set while this thread captures and interns: a capture that starts inside it (from a signal
- * handler that allocates, or from malloc called by the unwinder) returns 0 rather than enter
- * backtrace() again or wait for the table lock its own thread holds. */
-static __thread int capturing __attribute__((tls_model("initial-exec")));
-
 GA_NOINLINE uint32_t gcsite_capture(void)
 {
 	if (capturing)
@@ -333,7 +345,7 @@ GA_NOINLINE uint32_t gcsite_capture(void)
 	int i = 1;
 	while (i < n && (uintptr_t)buf[i] - lo < hi - lo)
 		i++;
-	uint32_t id = gcsite_intern((const uintptr_t *)(buf + i), n > i ? (unsigned)(n - i) : 0);
+	uint32_t id = intern((const uintptr_t *)(buf + i), n > i ? (unsigned)(n - i) : 0);
 	atomic_signal_fence(memory_order_seq_cst);
 	capturing = 0;
 	return id;

@@ -38,6 +38,10 @@ GA_HIDDEN int gcsite_sample(size_t n);
  * allocates, or malloc called from the unwinder). Never allocates with goalloc; must not be called
  * with a goalloc lock held (backtrace() takes the dynamic loader's lock). Thread-safe. */
 GA_HIDDEN uint32_t gcsite_capture(void);
+/* Intern the stack pcs[0 .. n) (at most GCSITE_MAX_FRAMES are kept), as gcsite_capture does after
+ * backtrace(): for a block that was not sampled, its caller alone (n = 1). Same conditions and
+ * results as gcsite_capture (0: table full, or called inside a capture or intern of this thread). */
+GA_HIDDEN uint32_t gcsite_intern(const uintptr_t *pcs, unsigned n);
 /* The frames of stack id, at most max of them, into pcs: how many; 0 for an unknown id. */
 GA_HIDDEN unsigned gcsite_frames(uint32_t id, uintptr_t *pcs, unsigned max);
 
@@ -70,8 +74,6 @@ GA_HIDDEN void gcsite_fork_parent(void);
 GA_HIDDEN void gcsite_fork_child(void);
 
 /* ---- Exposed for the unit test (test/unit/t_gcsite.c) ---- */
-/* Intern pcs[0 .. n) (n ≤ GCSITE_MAX_FRAMES), as gcsite_capture does after backtrace(). */
-GA_HIDDEN uint32_t gcsite_intern(const uintptr_t *pcs, unsigned n);
 /* Distinct stacks interned so far. */
 GA_HIDDEN uint32_t gcsite_nstacks(void);
 /* Replace goalloc's text range (gcsite_init finds it from __ehdr_start; in the unit test that is
