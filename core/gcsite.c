@@ -140,12 +140,12 @@ struct site {
 _Static_assert(GCSITE_MAX_STACKS % SITE_CHUNK == 0, "whole chunks");
 
 static ga_lock_t table_lock = GA_LOCK_INIT(GA_RANK_SAMPLER);
-static _Atomic uint32_t *_Atomic buckets;                     /* chain heads (ids), mapped by the first insert */
+static _Atomic uint32_t *_Atomic buckets; /* chain heads (ids), mapped by the first insert */
 static struct site *_Atomic site_chunks[GCSITE_MAX_STACKS / SITE_CHUNK];
-static _Atomic uint32_t nsites;                               /* ids 1 .. nsites are in use */
-static uintptr_t *frames_free;                                /* under table_lock: the unused rest */
-static size_t frames_left;                                    /*   of the current frame mapping */
-static const uintptr_t no_frames[1];
+static _Atomic uint32_t nsites;           /* ids 1 .. nsites are in use */
+static uintptr_t *frames_free;            /* under table_lock: the unused rest of the current */
+static size_t frames_left;                /*   mapping of frames */
+static const uintptr_t no_frames[1];      /* the frames of an empty stack */
 
 static uint64_t hash_frames(const uintptr_t *pcs, unsigned n)
 {
@@ -466,9 +466,10 @@ static void load_symbols(struct module *m)
 		goto unmap;
 	size_t k = 0;
 	for (size_t i = 0; i < ns; i++)
-		if (is_function(&s[i], strtab->sh_size))
-			syms[k++] = (struct sym){s[i].st_value, s[i].st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)s[i].st_size,
-						 s[i].st_name};
+		if (is_function(&s[i], strtab->sh_size)) {
+			uint64_t sz = s[i].st_size;
+			syms[k++] = (struct sym){s[i].st_value, sz > UINT32_MAX ? UINT32_MAX : (uint32_t)sz, s[i].st_name};
+		}
 	sort_syms(syms, count);
 	m->syms = syms;
 	m->nsyms = count;
@@ -619,6 +620,8 @@ static void describe(uintptr_t pc, struct frame *fr)
 
 size_t gcsite_format_frame(char *buf, size_t cap, unsigned k, uintptr_t pc)
 {
+	if (!cap)
+		return 0;
 	struct frame fr;
 	describe(pc, &fr);
 	if (!fr.module)

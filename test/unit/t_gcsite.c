@@ -224,7 +224,8 @@ static void test_format(void)
 	   "a libc function: %s", buf);
 
 	size_t len = gcsite_format_frame(buf, 12, 0, (uintptr_t)level3 + 4);
-	ok(len == 11 && strlen(buf) == 11, "truncated to the buffer, NUL-terminated: \"%s\"", buf);
+	ok(len == 11 && strlen(buf) == 11 && gcsite_format_frame(buf, 0, 0, (uintptr_t)level3 + 4) == 0,
+	   "truncated to the buffer, NUL-terminated: \"%s\"; nothing into no buffer", buf);
 }
 
 /* ---- Suppressions ------------------------------------------------------------------------------ */
