@@ -9,6 +9,7 @@
 #include "check.h"
 #include "fmt.h"
 #include "ga.h"
+#include "gcsite.h"
 #include "init.h"
 #include "lock.h"
 #include "malloc_class.h"
@@ -109,8 +110,9 @@ static uint64_t random_link_key(void)
 }
 
 /* fork: every lock is taken in the rank order of lock.h (registry, orphan cache, mcentrals,
- * mheap, the collector's site arrays), so that the child finds no structure half-updated; then released (reset in the child,
- * where their holders may not exist) in the reverse order. */
+ * mheap, the collector's site arrays, the allocation sites' stack table), so that the child finds
+ * no structure half-updated; then released (reset in the child, where their holders may not exist)
+ * in the reverse order. */
 void ga_lock_all(void)
 {
 #ifdef GA_DEBUG
@@ -121,6 +123,7 @@ void ga_lock_all(void)
 	mcentral_fork_prepare();
 	mheap_fork_prepare();
 	gc_fork_prepare();
+	gcsite_fork_prepare();
 #ifdef GA_DEBUG
 	ga_witness_all_end();
 #endif
@@ -128,6 +131,7 @@ void ga_lock_all(void)
 
 void ga_unlock_all(void)
 {
+	gcsite_fork_parent();
 	gc_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
@@ -137,6 +141,7 @@ void ga_unlock_all(void)
 
 static void fork_child(void)
 {
+	gcsite_fork_child();
 	gc_fork_child_locks();
 	mheap_fork_child();
 	mcentral_fork_child();
