@@ -17,6 +17,7 @@
 #include "mheap.h"
 #include "options.h"
 #include "stats.h"
+#include "stw.h"
 #include "threads.h"
 
 _Atomic int ga_inited;
@@ -123,6 +124,7 @@ static void fork_child(void)
 	mcentral_fork_child();
 	mcache_fork_child();
 	threads_fork_child();
+	stw_fork_child();
 }
 
 void ga_init_slow(void)
@@ -161,6 +163,14 @@ static void open_report_fd(void)
 		report_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
 }
 
+/* GOALLOC_GC: report or collect (unset: report when GOALLOC_GCTRACE is on). The stop signal's
+ * handler goes in at start-up, before the program's threads and handlers. */
+static int gc_enabled(void)
+{
+	long long m = ga_option(GA_OPT_GC);
+	return m == 1 || m == 2 || (m == 3 && ga_option(GA_OPT_GCTRACE));
+}
+
 /* glibc passes (argc, argv, envp) to initialisers. With -z initfirst this runs before libc has
  * set environ, so the options are read from envp here if start-up could not read them. */
 __attribute__((constructor)) static void ga_constructor(int argc, char **argv, char **envp)
@@ -170,6 +180,8 @@ __attribute__((constructor)) static void ga_constructor(int argc, char **argv, c
 	ga_ensure_init();
 	options_init(envp);
 	open_report_fd();
+	if (gc_enabled())
+		stw_init();
 }
 
 /* GOALLOC_CHECK: the whole heap and the exiting thread's cache verified (check.h), reported
