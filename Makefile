@@ -199,6 +199,16 @@ stress: lib $(B)/test/stress/stress
 	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS) $(STRESS_SCENARIOS)
 .PHONY: stress
 
+# What stopping the world costs per mechanism (1, 4, 16 idle and busy threads) and which
+# blocking calls return EINTR under each (core/stw.c linked in; not part of `make test`):
+#   make stw-measure
+$(B)/test/bench/stw_measure: test/bench/stw_measure.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -O2 -o $@ $< $(CORE_SRC)
+stw-measure: $(B)/test/bench/stw_measure
+	$(B)/test/bench/stw_measure
+.PHONY: stw-measure
+
 # ---- install ----------------------------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

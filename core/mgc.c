@@ -198,11 +198,16 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	 * never collect. fork's child handler sets gc.pid; vfork runs no handler. */
 	if (getpid() != gc.pid)
 		return -1;
+	/* One cycle at a time. A thread that waits here for another's cycle must take that cycle's
+	 * stop signal: its own signals are blocked only once it holds the lock (a handler that runs
+	 * meanwhile and allocates sees in_cycle and leaves the collector alone). Then they are
+	 * blocked: a handler that allocated now would wait for the locks this thread is about to
+	 * hold. */
+	in_cycle = 1;
+	ga_lock(&gc_lock);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ga_lock(&gc_lock);
-	in_cycle = 1;
 	atomic_store_explicit(&ga_gc_wanted, 0, memory_order_relaxed);
 	uint64_t t0 = gc_nanotime(), c0 = thread_cpu_ns();
 	struct gc_cycle cy;
@@ -232,8 +237,8 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 			ga_dprintf(gc_log_fd(), "==%d==goalloc: leak check incomplete: %s\n", (int)getpid(), why);
 			gc_sweep(NULL, 1);
 		}
-		in_cycle = 0;
 		ga_unlock(&gc_lock);
+		in_cycle = 0;
 		gc_garbage_give(cy.garbage, cy.garbage_cap);
 		return -1;
 	}
@@ -251,8 +256,8 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	gc.last_cycle_ns = gc_nanotime();
 	if (ga_option(GA_OPT_GCTRACE))
 		trace_cycle(&cy, forced, t0, t1 - t0, t2 - t1, t3 - t2, gc.heap_goal);
-	in_cycle = 0;
 	ga_unlock(&gc_lock);
+	in_cycle = 0;
 	return 0;
 }
 
