@@ -493,6 +493,7 @@ int main(int argc, char **argv)
 {
 	double sig_seconds = argc > 1 ? atof(argv[1]) : 0.6;
 	gc_require_mode();
+	gc_check_environ();
 	freed_at_start = gc_stats_now().freed_objects;
 	gc_diag("mode %s", gc_mode_name(gcapi.mode));
 

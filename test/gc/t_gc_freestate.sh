@@ -35,7 +35,7 @@ diag() { sed 's/^/# /'; }
 run() {
 	local name=$1 secs=$2
 	shift 2
-	env "$@" LD_PRELOAD="$lib" timeout -k 5 60 "$prog" "$secs" >"$d/$name.out" 2>"$d/$name.err"
+	timeout -k 5 60 env "$@" LD_PRELOAD="$lib" "$prog" "$secs" >"$d/$name.out" 2>"$d/$name.err"
 	echo $? >"$d/$name.rc"
 }
 

@@ -611,6 +611,7 @@ static int run_collect(double seconds, int nthreads)
 int main(int argc, char **argv)
 {
 	gc_require_mode();
+	gc_check_environ();
 	if (argc > 1 && !strcmp(argv[1], "collect")) {
 		if (gcapi.mode != GC_MODE_COLLECT)
 			gc_skip("collect needs GOALLOC_GC=collect");

@@ -47,7 +47,7 @@ run() {
 		shift
 	done
 	[ $# -gt 0 ] && shift
-	env "$@" LD_PRELOAD="$lib" timeout -k 5 60 "$prog" "${args[@]}" >"$d/$name.out" 2>"$d/$name.err"
+	timeout -k 5 60 env "$@" LD_PRELOAD="$lib" "$prog" "${args[@]}" >"$d/$name.out" 2>"$d/$name.err"
 	echo $? >"$d/$name.rc"
 }
 
