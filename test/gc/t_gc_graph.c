@@ -385,7 +385,7 @@ static int run_report(uint64_t seed)
 #define CROOTS 64
 #define CAP 3000 /* reachable nodes per thread before it prunes */
 #define MAXT 16
-#define STACK_MAX (1 << 18)
+#define STACK_MAX (1 << 16)
 
 struct tstate {
 	int t;
@@ -575,8 +575,11 @@ static int run_collect(double seconds, int nthreads)
 	for (int t = 0; t < nthreads; t++)
 		pthread_create(&th[t], NULL, mutator, &ts[t]);
 	pthread_create(&g, NULL, collector, NULL);
-	struct timespec ts_wait = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	nanosleep(&ts_wait, NULL);
+	/* (a stop signal interrupts nanosleep: EINTR, with time left) */
+	double end = gc_now() + seconds;
+	struct timespec ts_wait = {0, 20 * 1000 * 1000};
+	while (gc_now() < end)
+		nanosleep(&ts_wait, NULL);
 	atomic_store(&stop_flag, 1);
 	pthread_join(g, NULL);
 	for (int t = 0; t < nthreads; t++)
