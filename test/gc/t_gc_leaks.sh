@@ -106,9 +106,9 @@ for my $i ($start + 1 .. $#l) {
 	my $s = $l[$i];
 	if ($s =~ /^(Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\)(?: of class(?:es)? ([0-9][0-9, ]*))? allocated from:$/) {
 		flush();
-		my $c = defined $4 ? $4 : '-';
+		my ($k, $b, $o, $c) = ($1, $2, $3, defined $4 ? $4 : '-');
 		$c =~ s/[ ,]+/,/g;
-		$g = { kind => $1, bytes => $2, objs => $3, classes => $c, frames => [], mod => '-' };
+		$g = { kind => $k, bytes => $b, objs => $o, classes => $c, frames => [], mod => '-' };
 	} elsif ($g && $s =~ /^\s+#(\d+) 0x[0-9a-fA-F]+(?: in (\S+))? \((.*)\+0x[0-9a-fA-F]+\)$/) {
 		push @{$g->{frames}}, defined $2 ? fn($2) : '?';
 		$g->{mod} = $3 if $1 == 0;
