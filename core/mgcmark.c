@@ -86,8 +86,6 @@ GA_INLINE int slot_is_free(const struct mspan *s, uintptr_t obj)
 	return mcache_tiny_looks_free((void *)obj);
 }
 
-static void mark_end(uintptr_t w);
-
 /* A small span the mheap has just handed to an mcentral, which is still writing the free mark
  * into its slots (mcentral.c, before it caches the span): every slot of it is free. */
 GA_INLINE int span_unborn(const struct mspan *s)
@@ -97,10 +95,8 @@ GA_INLINE int span_unborn(const struct mspan *s)
 
 /* The pointer test (Go: findObject + greyobject): if w points into an allocated block of the
  * heap (anywhere inside it: interior pointers count), mark the block and, unless it is noscan or
- * too small to hold a pointer, push it gray. A pointer to the very start of a block may also be
- * one past the end of the block before it: requests under 1 KiB are padded by a byte in the GC
- * modes (mgc.h), larger ones are not (their classes come from tables the fast paths share, and a
- * large block is a whole number of pages), so that block is marked too (mark_end). */
+ * too small to hold a pointer, push it gray. (A pointer one past the end of a block points into
+ * it: the GC modes pad every request by a byte, mgc.h.) */
 GA_INLINE void mark_word(uintptr_t w)
 {
 	if (w - heap_lo >= heap_hi - heap_lo)
@@ -118,8 +114,6 @@ GA_INLINE void mark_word(uintptr_t w)
 		idx = mspan_obj_index(s, w);
 		obj = s->objbase + idx * s->elemsize;
 	}
-	if (GA_UNLIKELY(w == obj) && (s->elemsize >= 1024 || obj == s->objbase)) /* (see mark_end) */
-		mark_end(w - 1);
 	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
 	if (*mw & bit)
 		return;
@@ -129,25 +123,6 @@ GA_INLINE void mark_word(uintptr_t w)
 	marked_objects++;
 	marked_bytes += s->elemsize;
 	if (!GA_SPANCLASS_NOSCAN(s->spanclass) && s->elemsize >= 16)
-		gray_push(obj, s->elemsize);
-}
-
-/* w is the last byte of a block of 1 KiB or more, or of none: mark it as mark_word would. */
-GA_NOINLINE static void mark_end(uintptr_t w)
-{
-	struct mspan *s = span_of(w);
-	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s) || w < s->objbase ||
-	    w >= s->limit || (!mspan_is_large(s) && s->elemsize < 1024))
-		return;
-	uintptr_t idx = mspan_is_large(s) ? 0 : mspan_obj_index(s, w);
-	uintptr_t obj = mspan_is_large(s) ? s->base : s->objbase + idx * s->elemsize;
-	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
-	if (*mw & bit || slot_is_free(s, obj))
-		return;
-	*mw |= bit;
-	marked_objects++;
-	marked_bytes += s->elemsize;
-	if (!GA_SPANCLASS_NOSCAN(s->spanclass))
 		gray_push(obj, s->elemsize);
 }
 
@@ -686,17 +661,16 @@ int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp)
 		const struct stw_thread *t = &w->threads[i];
 		for (unsigned r = 0; r < t->nregs; r++)
 			mark_word(t->regs[r]);
-		if (t->altstack_hi > t->altstack_lo) {
-			/* an alternate signal stack in the heap is read here; elsewhere it is a mapping */
-			if (t->altstack_lo - heap_lo < heap_hi - heap_lo)
-				scan_range(t->altstack_lo, t->altstack_hi);
-		}
+		/* An alternate signal stack in the heap is held by the kernel only: its block is marked
+		 * (and so read) here. Elsewhere it is a mapping, read as one. */
+		if (t->altstack_hi > t->altstack_lo && t->altstack_lo - heap_lo < heap_hi - heap_lo)
+			mark_word(t->altstack_lo);
 	}
 	/* The caller's own signal stack, when it is a heap block. */
 	stack_t ss;
 	if (!syscall(SYS_sigaltstack, NULL, &ss) && !(ss.ss_flags & SS_DISABLE) && ss.ss_size &&
 	    (uintptr_t)ss.ss_sp - heap_lo < heap_hi - heap_lo)
-		scan_range((uintptr_t)ss.ss_sp, (uintptr_t)ss.ss_sp + ss.ss_size);
+		mark_word((uintptr_t)ss.ss_sp);
 	uintptr_t ign[256];
 	unsigned nign = gc_ignored(ign, 256);
 	for (unsigned i = 0; i < nign; i++) {
