@@ -8,10 +8,15 @@
  * nodes XOR-ed, invisible to the scan), runs goalloc_gc() and checks unreachable_objects and
  * unreachable_bytes against its own figures: never more than the truly unreachable (nothing
  * reachable reported). Before exit it prints
- *     expect BYTES ALLOCS DIRECT
+ *     expect BYTES ALLOCS
+ *     expect_small BYTES ALLOCS DIRECT      (graph_node_alloc's)
+ *     expect_big BYTES ALLOCS DIRECT        (graph_leaf_alloc's)
  * (unreachable bytes as requested, blocks, and how many of them no other unreachable node reaches,
  * counting one per strongly connected group of them), which t_gc_graph.sh compares with the
- * report's SUMMARY line and direct groups: at exit every unreachable node is reported.
+ * report's SUMMARY line and its groups: at exit every unreachable node is reported. (Leaves have
+ * no children and the two kinds are counted apart: should the collector keep a block of 1 KiB or
+ * more it need not — it once did not pad those, and let a pointer to the start of a block keep
+ * the one before it — nothing else is kept with it, and the small nodes' figures stay exact.)
  *
  *   t_gc_graph collect SECONDS [THREADS] (GOALLOC_GC=collect, GOALLOC_GOGC=10)
  * THREADS (8) threads each mutate a graph of their own (allocate nodes, relink children, drop
