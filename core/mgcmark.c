@@ -377,13 +377,56 @@ static int build_exclusions(void)
 	return 0;
 }
 
+/* A word of a stack or of a thread's registers that points at the record of an in-use large
+ * span marks that span's block. A thread in the middle of allocating or freeing a large block
+ * holds its span record while the block's own address may be in no register any more (free()
+ * has checked it; the span is INUSE until the thread makes it CACHED or DEAD): without this the
+ * cycle would take the block for garbage and free it under the thread. Span records are 16-byte
+ * aligned in goalloc's metadata; a word is one only if the span it names is at that address. */
+static int in_metadata(uintptr_t w)
+{
+	size_t lo = 0, hi = roots.nex;
+	while (lo < hi) { /* (roots.ex is sorted by start and its ranges do not overlap) */
+		size_t mid = (lo + hi) / 2;
+		if (roots.ex[mid].hi <= w)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < roots.nex && roots.ex[lo].lo <= w && w + sizeof(struct mspan) <= roots.ex[lo].hi;
+}
+
+static void mark_record_word(uintptr_t w)
+{
+	if ((w & 15) || w - heap_lo < heap_hi - heap_lo || !in_metadata(w))
+		return;
+	const struct mspan *s = (const struct mspan *)w;
+	uintptr_t base = s->base;
+	if (span_of(base) == s && mspan_is_large(s) &&
+	    atomic_load_explicit(&s->state, memory_order_relaxed) == MSPAN_INUSE)
+		mark_word(base);
+}
+
+/* Set while the mapping being read holds a thread's stack (scan_maps). */
+static int reading_stack;
+
+static void scan_root(uintptr_t lo, uintptr_t hi)
+{
+	scan_range(lo, hi);
+	if (!reading_stack)
+		return;
+	lo = ga_align_up(lo, sizeof(uintptr_t));
+	for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)p + sizeof(uintptr_t) <= hi; p++)
+		mark_record_word(*p);
+}
+
 /* Scan [lo, hi) of a mapping, skipping pages neither present nor swapped. */
 static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 {
 	if (lo >= hi)
 		return;
 	if (roots.pagemap_fd < 0) {
-		scan_range(lo, hi);
+		scan_root(lo, hi);
 		*bytes += hi - lo;
 		return;
 	}
@@ -409,7 +452,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 			for (long i = 0; i < r; i++) {
 				uintptr_t a0 = v[i].start > lo ? v[i].start : lo, a1 = v[i].end < hi ? v[i].end : hi;
 				if (a0 < a1) {
-					scan_range(a0, a1);
+					scan_root(a0, a1);
 					*bytes += a1 - a0;
 				}
 			}
@@ -429,7 +472,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 		long r = syscall(SYS_pread64, roots.pagemap_fd, e, npg * 8, (off_t)(pg / 4096 * 8));
 		if (r <= 0) { /* cannot tell: read it all */
 			uintptr_t a0 = pg > lo ? pg : lo;
-			scan_range(a0, hi);
+			scan_root(a0, hi);
 			*bytes += hi - a0;
 			return;
 		}
@@ -441,7 +484,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 			a0 = a0 > lo ? a0 : lo;
 			a1 = a1 < hi ? a1 : hi;
 			if (a0 < a1) {
-				scan_range(a0, a1);
+				scan_root(a0, a1);
 				*bytes += a1 - a0;
 			}
 		}
@@ -561,7 +604,9 @@ static int scan_maps(const struct stw_world *w, uintptr_t self_sp, struct gc_cyc
 			continue;
 		uintptr_t from = stack_floor(&ss, lo, hi);
 		uint64_t b = 0;
+		reading_stack = from != lo;
 		scan_mapping(from, hi, &b);
+		reading_stack = 0;
 		if (from != lo)
 			cy->stack_bytes += b;
 		else
@@ -698,8 +743,10 @@ int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp)
 		return -1;
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct stw_thread *t = &w->threads[i];
-		for (unsigned r = 0; r < t->nregs; r++)
+		for (unsigned r = 0; r < t->nregs; r++) {
 			mark_word(t->regs[r]);
+			mark_record_word(t->regs[r]);
+		}
 		/* An alternate signal stack in the heap is held by the kernel only: its block is marked
 		 * (and so read) here. Elsewhere it is a mapping, read as one. */
 		if (t->altstack_hi > t->altstack_lo && t->altstack_lo - heap_lo < heap_hi - heap_lo)
