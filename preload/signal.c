@@ -13,10 +13,10 @@
  * The program sees its own handler: queries return it, with SA_SIGINFO only if it asked for it,
  * and SIG_DFL / SIG_IGN are passed through untouched. The collector's stop signal is the
  * exception: its kernel action stays goalloc's stop handler (core/stw.c), which keeps the
- * program's action and passes it the signals that are not stop requests (ga_sig_forward). What is not covered: a handler installed
- * by a raw rt_sigaction system call, bypassing libc. Such a handler that allocates while it
- * interrupts a fast path can corrupt the thread's list, as it would with most allocators (POSIX
- * does not make malloc async-signal-safe at all).
+ * program's action and passes it the signals that are not stop requests (ga_sig_forward).
+ * What is not covered: a handler installed by a raw rt_sigaction system call, bypassing libc.
+ * Such a handler that allocates while it interrupts a fast path can corrupt the thread's list,
+ * as it would with most allocators (POSIX does not make malloc async-signal-safe at all).
  */
 #define _GNU_SOURCE
 #include <elf.h>
