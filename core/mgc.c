@@ -173,17 +173,17 @@ static void set_trigger(uint64_t bytes)
 
 static void pace(const struct gc_cycle *cy, uint64_t freed_class_bytes)
 {
+	uint64_t live = cy->marked_bytes + (ga_gc_mode == GC_REPORT ? cy->garbage_bytes : 0);
+	gc.heap_live = live;
 	if (gc.gogc < 0) {
 		set_trigger(UINT64_MAX);
 		return;
 	}
-	uint64_t live = cy->marked_bytes + (ga_gc_mode == GC_REPORT ? cy->garbage_bytes : 0);
 	uint64_t goal = live + live / 100 * (uint64_t)gc.gogc;
 	if (goal < min_goal())
 		goal = min_goal();
 	uint64_t held = cy->heap_bytes - (freed_class_bytes < cy->heap_bytes ? freed_class_bytes : cy->heap_bytes);
 	uint64_t grown = held + live / 100 * (uint64_t)gc.gogc;
-	gc.heap_live = live;
 	set_trigger(goal > grown ? goal : grown);
 }
 
