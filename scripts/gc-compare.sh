@@ -25,7 +25,9 @@
 #   --rounds N       rounds for every part (default 5; gcbench 11, it is cheap; --quick 3)
 #   --heap-mb LIST   live heaps of the pauses part in MB (default 10,100,1000; --quick 10,100)
 #   --cycles N       goalloc_gc()/GC_gcollect() calls per pauses run (default 3)
-#   --no-memcheck    leave memcheck out of the programs part (it is 20-30x slower than the rest)
+#   --no-memcheck    leave memcheck out of the programs part (it is 20-80x slower than the rest)
+#   --memcheck-rounds N  memcheck runs the programs in the first N rounds only (default 3: about
+#                    4-5 minutes a round on 2 cores; its 20x+ ratios are far outside the noise)
 #   --goalloc MODE   auto (default): goalloc's columns only when LIB has the collector
 #                    (goalloc_gc exported and a cycle completes); yes; no
 #   --build DIR      build directory (default build); --out DIR (default DIR/bench/gc)
@@ -41,7 +43,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0 ROUNDS= ONLY=all BUILD=build OUT= LIB= BUILD_IT=1 TIMEOUT= GOALLOC=auto HEAP_MBS= CYCLES=3
-MEMCHECK=1
+MEMCHECK=1 MC_ROUNDS=3
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--heap-mb) HEAP_MBS=$2; shift ;;
 	--cycles) CYCLES=$2; shift ;;
 	--no-memcheck) MEMCHECK=0 ;;
+	--memcheck-rounds) MC_ROUNDS=$2; shift ;;
 	--goalloc) GOALLOC=$2; shift ;;
 	--build) BUILD=$2; shift ;;
 	--out) OUT=$2; shift ;;
@@ -74,7 +77,7 @@ if [ "$QUICK" = 1 ]; then
 	R_DEF=3 R_GCB=3
 	MEMCHECK=0
 else
-	PY_SCALE=0.4 GCC_FUNCS=250 GIT_COMMITS=1500 LEAKY_ITERS=1000000 LEAKY_EVERY=100000
+	PY_SCALE=0.4 GCC_FUNCS=150 GIT_COMMITS=1500 LEAKY_ITERS=1000000 LEAKY_EVERY=100000
 	: "${HEAP_MBS:=10,100,1000}" "${TIMEOUT:=1200}"
 	R_DEF=5 R_GCB=11
 fi
@@ -258,11 +261,12 @@ if has "$ONLY" programs; then
 	[ "$USE_GOALLOC" = 1 ] && finders+=(goalloc-off goalloc)
 	finders+=(lsan)
 	[ "$MEMCHECK" = 1 ] && finders+=(memcheck)
-	setmeta programs_note "python3 $(basename "$PY") alloc_heavy.py scale $PY_SCALE; gcc -O2 -c of gen_c.py $GCC_FUNCS functions ($(wc -l <"$WORK/gen.c") lines); git: 7 read-only commands on a repository of $GIT_COMMITS commits (sh gitops.sh). LeakSanitizer: LD_PRELOAD=liblsan.so.0 + lsan_init.so, LSAN_OPTIONS=exitcode=0; memcheck: --leak-check=full --trace-children=yes; goalloc report: GOALLOC_GC=report, default sampling."
+	setmeta programs_note "python3 $(basename "$PY") alloc_heavy.py scale $PY_SCALE; gcc -O2 -c of gen_c.py $GCC_FUNCS functions ($(wc -l <"$WORK/gen.c") lines); git: 7 read-only commands on a repository of $GIT_COMMITS commits (sh gitops.sh). LeakSanitizer: LD_PRELOAD=liblsan.so.0 + lsan_init.so, LSAN_OPTIONS=exitcode=0; memcheck: --leak-check=full --trace-children=yes, first $MC_ROUNDS rounds; goalloc report: GOALLOC_GC=report, default sampling."
 	for ((r = 1; r <= R_DEF; r++)); do
 		echo "-- round $r/$R_DEF" >&2
 		for c in python3 gcc git; do
 			for f in "${finders[@]}"; do
+				[ "$f" = memcheck ] && [ "$r" -gt "$MC_ROUNDS" ] && continue
 				tag="$c-$f-r$r"
 				pre=()
 				LEAKLOGS=
