@@ -484,15 +484,17 @@ def table_pauses(out, m, pr):
         return
     pr("### Pauses and mark rate (`test/bench/gc/heap.c`: a live heap of 64-byte nodes, 7 pointers each)")
     pr("")
-    pr("goalloc: from the gctrace line of each `goalloc_gc()` cycle: pause = 1st + 3rd clock figures, "
-       "mark = 2nd, mark CPU = the assist/background/idle CPU figures; `stopped` = the world-stopped "
-       "time goalloc_gc_stats() gives (pause_last_ns), `call` = wall clock around goalloc_gc(). "
+    pr("goalloc: from the gctrace line of each `goalloc_gc()` cycle: pause = 1st + 3rd clock figures "
+       "(Go's reading, where the mark runs concurrently), mark = 2nd, mark CPU = the assist/background/"
+       "idle CPU figures; world stopped = goalloc_gc_stats().pause_last_ns (goalloc marks with the "
+       "world stopped, so this is 1st + 2nd + 3rd), call = wall clock around goalloc_gc() (adds the "
+       "sweep). "
        "bdwgc: wall and process CPU time around GC_gcollect() (stop-the-world: the whole call is the "
        "pause and the mark), with one marker (its default for a single-threaded program) and with "
        "its parallel markers (GC_start_mark_threads). Live = what the collector marked. "
        "MB/s per core = live MB ÷ mark CPU seconds. Medians over cycles and rounds.")
     pr("")
-    pr("| heap | collector | live MB | pause ms | mark ms | pause ms per MB live | MB marked/s per core | stopped ms | call ms | n |")
+    pr("| heap | collector | live MB | pause ms (1st+3rd) | mark ms (2nd) | world stopped ms | stopped ms per MB live | MB marked/s per core | call ms | n |")
     pr("|---|---|---|---|---|---|---|---|---|---|")
     sizes = sorted({float(r["mb"]) for r in rs})
     cols = []
@@ -512,13 +514,13 @@ def table_pauses(out, m, pr):
             def mf(k):
                 return med([float(r[k]) for r in x if r.get(k) not in ("", None)])
             live, pause, mark, cpu = mf("live_mb"), mf("pause_ms"), mf("mark_ms"), mf("mark_cpu_ms")
-            per_mb = med([float(r["pause_ms"]) / float(r["live_mb"]) for r in x
-                          if r.get("pause_ms") and r.get("live_mb") and float(r["live_mb"]) > 0])
+            per_mb = med([float(r["stopped_ms"]) / float(r["live_mb"]) for r in x
+                          if r.get("stopped_ms") and r.get("live_mb") and float(r["live_mb"]) > 0])
             rate = med([float(r["live_mb"]) / (float(r["mark_cpu_ms"]) / 1e3) for r in x
                         if r.get("mark_cpu_ms") and float(r["mark_cpu_ms"]) > 0 and r.get("live_mb")])
             pr("| %g MB | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
-                s, c, fnum(live, 1), fnum(pause), fnum(mark), fnum(per_mb, 3), fnum(rate, 0),
-                fnum(mf("stopped_ms")), fnum(mf("call_ms")), len(x)))
+                s, c, fnum(live, 1), fnum(pause), fnum(mark), fnum(mf("stopped_ms")), fnum(per_mb, 3),
+                fnum(rate, 0), fnum(mf("call_ms")), len(x)))
     pr("")
     pr("Load average (1 min) over these runs: %s." % loads(rs))
     pr("")
