@@ -158,7 +158,8 @@ lib_commit=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null | cut -c1-100 ||
 setmeta() { grep -v "^$1=" "$OUT/meta.txt" > "$OUT/meta.tmp" || true; echo "$1=$2" >> "$OUT/meta.tmp"; mv "$OUT/meta.tmp" "$OUT/meta.txt"; }
 
 # run CSV ROUND CASE FINDER STDIN CMD... : one timed run (environment in the array ENVS); appends
-# round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,note,log to CSV.
+# round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,check,note,log to CSV
+# (check: goalloc's exit checks that were incomplete plus its aborted cycles, from LEAKLOGS).
 # Peak RSS: ru_maxrss from /usr/bin/time (for a program that runs others, the largest of them).
 # The checksum is CHECKSUM_FILE's md5 if set, else the program's checksum=, else its stdout's md5.
 run() {
@@ -180,7 +181,7 @@ run() {
 	grep -q "^Command terminated by signal" "$tf" 2>/dev/null && [ "$st" = 0 ] && st=1
 	local sum
 	if [ -n "${CHECKSUM_FILE:-}" ]; then
-		sum=$(md5sum <"$CHECKSUM_FILE" 2>/dev/null | cut -c1-16)
+		if [ -e "$CHECKSUM_FILE" ]; then sum=$(md5sum <"$CHECKSUM_FILE" | cut -c1-16); else sum=no-output-file; fi
 	else
 		sum=$(grep -o 'checksum=[0-9a-f]*' "$so" 2>/dev/null | head -1 | cut -d= -f2 || true)
 		[ -n "$sum" ] || sum=$(md5sum <"$so" | cut -c1-16)
@@ -192,19 +193,19 @@ run() {
 		note="output differs from the reference run"
 	fi
 	grep -q "WRONG" "$so" 2>/dev/null && note="WRONG RESULT"
-	local rep=
+	local rep= chk=
 	if [ -n "${LEAKLOGS:-}" ]; then
 		# shellcheck disable=SC2086
-		rep=$($REPORT leaksum $LEAKLOGS "$se" | cut -d' ' -f1)
+		read -r rep _ chk < <($REPORT leaksum $LEAKLOGS "$se")
 	fi
-	echo "$rnd,$name,$finder,$st,$wall,${rss:-0},$load,$sum,$rep,$note,raw/$tag" >> "$csv"
+	echo "$rnd,$name,$finder,$st,$wall,${rss:-0},$load,$sum,$rep,$chk,$note,raw/$tag" >> "$csv"
 	printf '  %-10s %-13s r%-2s status %-3s %9ss %9s KiB  load %s %s\n' "$name" "$finder" "$rnd" "$st" \
 		"$wall" "${rss:-?}" "$load" "$note" >&2
 	LAST_STATUS=$st LAST_OUT=$so LAST_ERR=$se LAST_TAG=$tag LAST_LOAD=$load
 	rm -f "$tf"
 }
 declare -A REF_SUM=()
-HDR="round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,note,log"
+HDR="round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,check,note,log"
 
 echo "gc-compare: parts $ONLY; rounds $R_DEF (gcbench $R_GCB); results in $OUT; $(uptime | sed 's/.*load/load/')" >&2
 
@@ -300,10 +301,12 @@ if has "$ONLY" programs; then
 fi
 
 # ---- 2. collecting -----------------------------------------------------------------------------------
-collect_variants() { # VARIANT → ENVS and BIN suffix
+collect_variants() { # VARIANT TAG → ENVS, the binary's SUFFIX and LEAKLOGS (aborted cycles counted)
+	LEAKLOGS=
 	case $1 in
 	bdwgc) ENVS=(-u LD_PRELOAD) SUFFIX=bdw ;;
-	goalloc) ENVS=(LD_PRELOAD="$LIB" GOALLOC_GC=collect GOALLOC_GCTRACE=1 GOALLOC_LOG="$RAW/$2.log.%p") SUFFIX=nofree ;;
+	goalloc) ENVS=(LD_PRELOAD="$LIB" GOALLOC_GC=collect GOALLOC_GCTRACE=1 GOALLOC_LOG="$RAW/$2.log.%p") SUFFIX=nofree
+		LEAKLOGS="$RAW/$2.log.*" ;;
 	glibc-free) ENVS=(-u LD_PRELOAD) SUFFIX=free ;;
 	glibc-nofree) ENVS=(-u LD_PRELOAD) SUFFIX=nofree ;;
 	goalloc-free) ENVS=(LD_PRELOAD="$LIB") SUFFIX=free ;;
@@ -346,7 +349,7 @@ fi
 # ---- 3. pauses and mark rate ------------------------------------------------------------------------
 if has "$ONLY" pauses; then
 	echo "== pauses" >&2
-	echo "round,mb,collector,cycle,live_mb,pause_ms,mark_ms,mark_cpu_ms,stopped_ms,call_ms,load1,note" > "$OUT/pauses.csv"
+	echo "round,mb,collector,cycle,live_mb,pause_ms,mark_ms,mark_cpu_ms,stopped_ms,call_ms,call_cpu_ms,load1,note" > "$OUT/pauses.csv"
 	: > "$WORK/pauses-runs.csv"
 	cols=(bdwgc bdwgc-parallel)
 	[ "$USE_GOALLOC" = 1 ] && cols=(goalloc bdwgc bdwgc-parallel)

@@ -11,7 +11,7 @@
                           cpu_idle_ms,live_mb,procs
   gcreport.py pauses ROUND MB COLLECTOR LOAD STDOUT [TRACE...]   pauses.csv rows for a run of heap.c:
                           round,mb,collector,cycle,live_mb,pause_ms,mark_ms,mark_cpu_ms,stopped_ms,
-                          call_ms,load1,note
+                          call_ms,call_cpu_ms,load1,note
   gcreport.py tables OUT                              Markdown tables from OUT/*.csv
 """
 import csv
@@ -75,6 +75,14 @@ def parse_groups(paths):
 
 def planted(list_csv, rnd, finder, paths):
     plants = list(csv.DictReader(open(list_csv)))
+    incomplete = ""
+    for p in paths:
+        try:
+            for ln in open(p, errors="replace"):
+                if "leak check incomplete" in ln:
+                    incomplete = ln.split("incomplete:", 1)[-1].strip()
+        except OSError:
+            pass
     by_name = {p["plant"]: p for p in plants}
     hits = {}
     other = []
@@ -95,7 +103,9 @@ def planted(list_csv, rnd, finder, paths):
     for p in plants:
         gs = hits.get(p["plant"], [])
         leak = p["expect"].startswith("leak")
-        if gs:
+        if incomplete:
+            verdict, kind, b = "incomplete", incomplete, 0
+        elif gs:
             verdict = "found" if leak else "false"
             kind = "+".join(sorted({g["kind"] for g in gs}))
             b = sum(g["bytes"] for g in gs)
@@ -111,16 +121,22 @@ RE_SUMMARY = re.compile(r"SUMMARY: (?:goalloc|LeakSanitizer): (\d+) byte\(s\) le
 RE_VG_SUM = re.compile(r"^==\d+==\s+(definitely|indirectly|possibly) lost: ([\d,]+) bytes in ([\d,]+) blocks")
 
 
+RE_INCOMPLETE = re.compile(r"goalloc: leak check incomplete|^gc \d+ aborted:")
+
+
 def leaksum(paths):
     """Bytes and blocks reported as leaked in the files: the SUMMARY lines of goalloc and LSan,
-    memcheck's definitely + indirectly + possibly lost, added over all the files (processes)."""
-    tot_b = tot_n = 0
+    memcheck's definitely + indirectly + possibly lost, added over all the files (processes); then
+    how many of goalloc's exit checks were incomplete and how many of its cycles aborted."""
+    tot_b = tot_n = inc = 0
     for p in paths:
         try:
             text = open(p, errors="replace").read()
         except OSError:
             continue
         for ln in text.splitlines():
+            if RE_INCOMPLETE.search(ln):
+                inc += 1
             m = RE_SUMMARY.search(ln)
             if m:
                 tot_b += int(m.group(1))
@@ -130,7 +146,7 @@ def leaksum(paths):
             if m:
                 tot_b += num(m.group(2))
                 tot_n += num(m.group(3))
-    print(tot_b, tot_n)
+    print(tot_b, tot_n, inc)
 
 
 def pauses(rnd, mb, collector, load, stdout_path, trace_paths):
@@ -144,13 +160,13 @@ def pauses(rnd, mb, collector, load, stdout_path, trace_paths):
         elif ln.startswith("heap: mb="):
             summary = dict(kv.split("=", 1) for kv in ln[len("heap: "):].split())
     if not cyc:
-        w.writerow([rnd, mb, collector, "", "", "", "", "", "", "", load, "no cycles (see raw output)"])
+        w.writerow([rnd, mb, collector, "", "", "", "", "", "", "", "", load, "no cycles (see raw output)"])
         return
     if collector.startswith("bdwgc"):
         live = float(summary.get("live_kib", 0)) / 1024 if summary else ""
         for c in cyc:
             w.writerow([rnd, mb, collector, c["cycle"], live, c["wall_ms"], c["wall_ms"], c["cpu_ms"],
-                        c["wall_ms"], c["wall_ms"], load, ""])
+                        c["wall_ms"], c["wall_ms"], c["cpu_ms"], load, ""])
         return
     trace = []
     for p in trace_paths:
@@ -166,11 +182,14 @@ def pauses(rnd, mb, collector, load, stdout_path, trace_paths):
     use = forced if forced else trace[-len(cyc):]
     for i, c in enumerate(cyc):
         if c.get("rc") != "0":
-            w.writerow([rnd, mb, collector, c["cycle"], "", "", "", "", "", c["wall_ms"], load,
+            w.writerow([rnd, mb, collector, c["cycle"], "", "", "", "", "", c["wall_ms"], c["cpu_ms"], load,
                         "goalloc_gc() returned %s" % c.get("rc")])
             continue
         g = use[i] if i < len(use) else None
-        live = float(c["heap_live_kib"]) / 1024 if c.get("heap_live_kib") else (float(g[13]) if g else "")
+        # goalloc_gc_stats().heap_live when it is set (it stays 0 under GOALLOC_GOGC=off), else
+        # the gctrace line's live heap, Z of X->Y->Z (whole MB)
+        st_live = float(c.get("heap_live_kib") or 0) / 1024
+        live = st_live if st_live > 0 else (float(g[13]) if g else "")
         if g:
             pause = float(g[3]) + float(g[5])
             mark = float(g[4])
@@ -180,7 +199,7 @@ def pauses(rnd, mb, collector, load, stdout_path, trace_paths):
         else:
             pause = mark = mcpu = ""
         w.writerow([rnd, mb, collector, c["cycle"], live, pause, mark, mcpu,
-                    c.get("stats_pause_ms", ""), c["wall_ms"], load, "" if g else "no gctrace line"])
+                    c.get("stats_pause_ms", ""), c["wall_ms"], c["cpu_ms"], load, "" if g else "no gctrace line"])
 
 
 # ---- gctrace -------------------------------------------------------------------------------------
@@ -308,6 +327,7 @@ def table_planted(out, m, pr):
             top = max(set(verdicts), key=verdicts.count) if verdicts else "?"
             kinds = sorted({v["kind"] for v in vs if v["kind"]})
             label = {"found": "found", "false": "**FALSE**", "missed": "**missed**", "ok": "—",
+                     "incomplete": "check incomplete (%s)" % (vs[0]["kind"] if vs else ""),
                      "other": "**%s**" % (vs[0]["kind"] if vs else "")}.get(top, top)
             if p == "(other)" and top == "other":
                 label = "%s, %s B" % (vs[0]["kind"], vs[0]["bytes"])
@@ -368,8 +388,8 @@ def table_programs(out, m, pr):
             all_f = [r for r in rs if r["case"] == c and r["finder"] == f]
             ok = ok_runs(all_f)
             if not ok:
-                cells.append("failed (%s)" % ", ".join(sorted({r["status"] + r.get("note", "") for r in all_f}))
-                             if all_f else "–")
+                cells.append("**failed** (%s)" % ", ".join(sorted({"status %s%s" % (r["status"], (": " + r["note"]) if r.get("note") else "")
+                                                              for r in all_f})) if all_f else "–")
                 continue
             t = med([float(r["wall_s"]) for r in ok])
             rss = med([float(r["maxrss_kib"]) for r in ok])
@@ -380,6 +400,9 @@ def table_programs(out, m, pr):
             cell += ")"
             if rep is not None and f in ("goalloc", "lsan", "memcheck"):
                 cell += "; reported %s" % (("%.0f KB" % (rep / 1000)) if rep >= 10000 else "%.0f B" % rep)
+            inc = [r for r in ok if (r.get("check") or "0") != "0"]
+            if inc:
+                cell += "; **%d of %d runs: check incomplete or cycles aborted**" % (len(inc), len(ok))
             cells.append(cell)
         pr("| %s | %s |" % (c, " | ".join(cells)))
     pr("")
@@ -421,7 +444,8 @@ def table_collect(out, m, pr):
             all_v = [r for r in rs if r["case"] == c and r["finder"] == v]
             ok = ok_runs(all_v)
             if not ok:
-                cells.append(("failed (%s)" % ", ".join(sorted({r["status"] + r.get("note", "") for r in all_v})))
+                cells.append(("**failed** (%s)" % ", ".join(sorted({"status %s%s" % (r["status"], (": " + r["note"]) if r.get("note") else "")
+                                                                for r in all_v})))
                              if all_v else m.get("goalloc_pending", "pending") if v == "goalloc" else "–")
                 continue
             ts = [float(r["wall_s"]) for r in ok]
@@ -492,10 +516,13 @@ def table_pauses(out, m, pr):
        "bdwgc: wall and process CPU time around GC_gcollect() (stop-the-world: the whole call is the "
        "pause and the mark), with one marker (its default for a single-threaded program) and with "
        "its parallel markers (GC_start_mark_threads). Live = what the collector marked. "
-       "MB/s per core = live MB ÷ mark CPU seconds. Medians over cycles and rounds.")
+       "MB/s per core (mark) = live MB ÷ mark CPU seconds (goalloc's gctrace gives the mark's wall "
+       "time as its CPU figure); MB/s per CPU-s of the call = live MB ÷ the process CPU time around "
+       "goalloc_gc() or GC_gcollect() (the same clock for both, and blind to time the process spent "
+       "descheduled on a loaded machine). Medians over cycles and rounds.")
     pr("")
-    pr("| heap | collector | live MB | pause ms (1st+3rd) | mark ms (2nd) | world stopped ms | stopped ms per MB live | MB marked/s per core | call ms | n |")
-    pr("|---|---|---|---|---|---|---|---|---|---|")
+    pr("| heap | collector | live MB | pause ms (1st+3rd) | mark ms (2nd) | world stopped ms | stopped ms per MB live | MB marked/s per core (mark) | MB/s per CPU-s of the call | call ms | n |")
+    pr("|---|---|---|---|---|---|---|---|---|---|---|")
     sizes = sorted({float(r["mb"]) for r in rs})
     cols = []
     for r in rs:
@@ -507,7 +534,7 @@ def table_pauses(out, m, pr):
             if not x:
                 continue
             if all(r.get("note") for r in x):
-                pr("| %g MB | %s | %s | | | | | | | |" % (s, c, x[0]["note"]))
+                pr("| %g MB | %s | %s | | | | | | | | |" % (s, c, x[0]["note"]))
                 continue
             x = [r for r in x if not r.get("note")]
 
@@ -518,9 +545,11 @@ def table_pauses(out, m, pr):
                           if r.get("stopped_ms") and r.get("live_mb") and float(r["live_mb"]) > 0])
             rate = med([float(r["live_mb"]) / (float(r["mark_cpu_ms"]) / 1e3) for r in x
                         if r.get("mark_cpu_ms") and float(r["mark_cpu_ms"]) > 0 and r.get("live_mb")])
-            pr("| %g MB | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+            rate_call = med([float(r["live_mb"]) / (float(r["call_cpu_ms"]) / 1e3) for r in x
+                             if r.get("call_cpu_ms") and float(r["call_cpu_ms"]) > 0 and r.get("live_mb")])
+            pr("| %g MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
                 s, c, fnum(live, 1), fnum(pause), fnum(mark), fnum(mf("stopped_ms")), fnum(per_mb, 3),
-                fnum(rate, 0), fnum(mf("call_ms")), len(x)))
+                fnum(rate, 0), fnum(rate_call, 0), fnum(mf("call_ms")), len(x)))
     pr("")
     pr("Load average (1 min) over these runs: %s." % loads(rs))
     pr("")
@@ -548,7 +577,7 @@ def main():
         planted(a[1], a[2], a[3], a[4:])
     elif a and a[0] == "leaksum":
         leaksum(a[1:])
-    elif len(a) >= 7 and a[0] == "pauses":
+    elif len(a) >= 6 and a[0] == "pauses":
         pauses(a[1], a[2], a[3], a[4], a[5], a[6:])
     elif a and a[0] == "gctrace":
         gctrace(a[1:])
