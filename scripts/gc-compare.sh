@@ -128,9 +128,9 @@ GOALLOC_STATE=
 if [ "$GOALLOC" != no ]; then
 	if ! nm -D --defined-only "$LIB" 2>/dev/null | grep -qw goalloc_gc; then
 		GOALLOC_STATE="pending: $LIB has no goalloc_gc (the collector is not in this build)"
-	elif ! env LD_PRELOAD="$LIB" GOALLOC_GC=collect timeout 60 "$BENCH/heap-malloc" 1 1 2>"$RAW/probe.err" |
-		grep -q "^cycle=1 rc=0"; then
-		GOALLOC_STATE="pending: goalloc_gc() does not complete a cycle in $LIB (raw/probe.err)"
+	elif ! { env LD_PRELOAD="$LIB" GOALLOC_GC=collect timeout 60 "$BENCH/heap-malloc" 1 1 >"$RAW/probe.out" \
+		2>"$RAW/probe.err" || true; } || ! grep -q "^cycle=1 rc=0" "$RAW/probe.out"; then
+		GOALLOC_STATE="pending: goalloc_gc() does not complete a cycle in $LIB (raw/probe.out, raw/probe.err)"
 	fi
 	if [ -n "$GOALLOC_STATE" ] && [ "$GOALLOC" = yes ]; then
 		echo "gc-compare: $GOALLOC_STATE; running goalloc's columns all the same" >&2
@@ -146,16 +146,17 @@ else
 	USE_GOALLOC=0 GOALLOC_STATE="pending: left out (--goalloc no)"
 fi
 lib_commit=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null | cut -c1-100 || echo '?')
-{
-	echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "cpus=$(nproc)"
-	echo "lib=$LIB"
-	echo "lib_commit=built from $lib_commit"
-	echo "goalloc_state=${GOALLOC_STATE:-the collector is present (goalloc_gc completes a cycle).}"
-	echo "goalloc_pending=${GOALLOC_STATE:+pending}"
-	echo "uptime_start=$(uptime | sed 's/.*load/load/')"
-} > "$OUT/meta.txt"
+# meta.txt: key=value lines for the tables; a run of some parts into an OUT that holds the others'
+# results replaces only its own keys
+touch "$OUT/meta.txt"
 setmeta() { grep -v "^$1=" "$OUT/meta.txt" > "$OUT/meta.tmp" || true; echo "$1=$2" >> "$OUT/meta.tmp"; mv "$OUT/meta.tmp" "$OUT/meta.txt"; }
+setmeta date "$(date -u +%Y-%m-%dT%H:%MZ)"
+setmeta cpus "$(nproc)"
+setmeta lib "$LIB"
+setmeta lib_commit "built from $lib_commit"
+setmeta goalloc_state "${GOALLOC_STATE:-the collector is present (goalloc_gc completes a cycle).}"
+setmeta goalloc_pending "${GOALLOC_STATE:+pending}"
+setmeta uptime_start "$(uptime | sed 's/.*load/load/')"
 
 # run CSV ROUND CASE FINDER STDIN CMD... : one timed run (environment in the array ENVS); appends
 # round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,check,note,log to CSV
@@ -193,6 +194,8 @@ run() {
 		note="output differs from the reference run"
 	fi
 	grep -q "WRONG" "$so" 2>/dev/null && note="WRONG RESULT"
+	[ -n "${ENV_LOST[$finder]:-}" ] && note="environment lost under $finder (printenv sees nothing: PYTHONMALLOC/PATH/HOME unseen)${note:+; $note}"
+	note=${note//,/;}
 	local rep= chk=
 	if [ -n "${LEAKLOGS:-}" ]; then
 		# shellcheck disable=SC2086
@@ -204,7 +207,7 @@ run() {
 	LAST_STATUS=$st LAST_OUT=$so LAST_ERR=$se LAST_TAG=$tag LAST_LOAD=$load
 	rm -f "$tf"
 }
-declare -A REF_SUM=()
+declare -A REF_SUM=() ENV_LOST=()
 HDR="round,case,finder,status,wall_s,maxrss_kib,load1,checksum,reported_bytes,check,note,log"
 
 echo "gc-compare: parts $ONLY; rounds $R_DEF (gcbench $R_GCB); results in $OUT; $(uptime | sed 's/.*load/load/')" >&2
@@ -263,6 +266,20 @@ if has "$ONLY" programs; then
 	finders+=(lsan)
 	[ "$MEMCHECK" = 1 ] && finders+=(memcheck)
 	setmeta programs_note "python3 $(basename "$PY") alloc_heavy.py scale $PY_SCALE; gcc -O2 -c of gen_c.py $GCC_FUNCS functions ($(wc -l <"$WORK/gen.c") lines); git: 7 read-only commands on a repository of $GIT_COMMITS commits (sh gitops.sh). LeakSanitizer: LD_PRELOAD=liblsan.so.0 + lsan_init.so, LSAN_OPTIONS=exitcode=0; memcheck: --leak-check=full --trace-children=yes, first $MC_ROUNDS rounds; goalloc report: GOALLOC_GC=report, default sampling."
+	# Does a program still see its environment under each finder? (PYTHONMALLOC=malloc, PATH and
+	# HOME matter to these workloads; a run that silently loses them measures something else.)
+	for f in "${finders[@]}"; do
+		case $f in
+		goalloc-off) ENVS=(LD_PRELOAD="$LIB") ;;
+		goalloc) ENVS=(LD_PRELOAD="$LIB" GOALLOC_GC=report GOALLOC_LOG=/dev/null) ;;
+		lsan) ENVS=(LD_PRELOAD="$LSAN $LSAN_INIT" LSAN_OPTIONS=exitcode=0) ;;
+		*) continue ;;
+		esac
+		if [ "$(env "${ENVS[@]}" GCCMP_PROBE=seen printenv GCCMP_PROBE 2>/dev/null)" != seen ]; then
+			ENV_LOST[$f]=1
+			echo "gc-compare: under $f a program does not see its environment (printenv GCCMP_PROBE): its runs are marked" >&2
+		fi
+	done
 	for ((r = 1; r <= R_DEF; r++)); do
 		echo "-- round $r/$R_DEF" >&2
 		for c in python3 gcc git; do
