@@ -330,9 +330,32 @@ void gcsite_text_range(uintptr_t *lo, uintptr_t *hi)
 	*hi = atomic_load_explicit(&text_hi, memory_order_relaxed);
 }
 
+/* glibc's first backtrace() dlopens libgcc_s, which allocates. It cannot happen at start-up:
+ * goalloc's constructor runs before the C library's own (-z initfirst), and a dlopen then leaves
+ * the program without its environment. So the first capture makes that call, once the C library
+ * has set environ, with `capturing` set (the allocations it makes capture nothing); until then,
+ * and while another thread makes it, captures return 0. 0 none yet, 1 under way, 2 done. */
+static _Atomic int primed;
+
+static int prime(void)
+{
+	extern char **environ;
+	int expected = 0;
+	if (!environ || !atomic_compare_exchange_strong(&primed, &expected, 1))
+		return 0;
+	void *buf[4];
+	capturing = 1;
+	backtrace(buf, 4);
+	capturing = 0;
+	atomic_store_explicit(&primed, 2, memory_order_release);
+	return 1;
+}
+
 GA_NOINLINE uint32_t gcsite_capture(void)
 {
 	if (capturing)
+		return 0;
+	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime())
 		return 0;
 	capturing = 1;
 	atomic_signal_fence(memory_order_seq_cst);
@@ -843,13 +866,7 @@ void gcsite_print_suppressions(int fd)
 
 void gcsite_init(void)
 {
-	find_text();
-	/* glibc's first backtrace() dlopens libgcc_s, which allocates: a capture that allocation
-	 * would start returns 0 (capturing is set). */
-	void *buf[4];
-	capturing = 1;
-	backtrace(buf, 4);
-	capturing = 0;
+	find_text(); /* (backtrace() itself is first called by the first capture: prime) */
 	long long rate = ga_option(GA_OPT_PROFILE_RATE);
 	atomic_store_explicit(&sample_rate, rate >= 1 ? (uint64_t)rate : DEFAULT_RATE, memory_order_relaxed);
 	uint64_t seed;
