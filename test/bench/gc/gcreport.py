@@ -191,7 +191,7 @@ def pauses(rnd, mb, collector, load, stdout_path, trace_paths):
         st_live = float(c.get("heap_live_kib") or 0) / 1024
         live = st_live if st_live > 0 else (float(g[13]) if g else "")
         if g:
-            pause = float(g[3]) + float(g[5])
+            pause = round(float(g[3]) + float(g[5]), 3)
             mark = float(g[4])
             mcpu = float(g[7]) + float(g[8]) + float(g[9])
             if mcpu <= 0:
@@ -374,7 +374,9 @@ def table_programs(out, m, pr):
     pr("")
     pr("Medians over the rounds (runs interleaved: each round runs every finder once per program). "
        "Each cell: time ratio / peak-RSS ratio (the finder's median ÷ the plain run's median), then "
-       "the median wall time; `reported` = bytes the finder reported as leaked (median).")
+       "the median wall time; `reported` = bytes the finder reported as leaked (median); for goalloc "
+       "report, `÷ GC off` is its median over goalloc's own with the collector off (the collector's "
+       "cost alone).")
     pr("")
     others = [f for f in finders if f != "plain"]
     pr("| program | plain | " + " | ".join(FINDER_NAMES.get(f, f) for f in others) + " |")
@@ -398,6 +400,11 @@ def table_programs(out, m, pr):
                                            fnum(t))
             cell += ", n=%d" % len(ok) if len(ok) != len(all_f) else ""
             cell += ")"
+            if f == "goalloc":
+                off = ok_runs([r for r in rs if r["case"] == c and r["finder"] == "goalloc-off"])
+                ot = med([float(r["wall_s"]) for r in off])
+                if ot:
+                    cell += "; ÷ GC off %s×" % fnum(t / ot)
             if rep is not None and f in ("goalloc", "lsan", "memcheck"):
                 cell += "; reported %s" % (("%.0f KB" % (rep / 1000)) if rep >= 10000 else "%.0f B" % rep)
             inc = [r for r in ok if (r.get("check") or "0") != "0"]
