@@ -290,10 +290,9 @@ void gcsite_fork_child(void)
 
 /* ---- Capturing -------------------------------------------------------------------------------- */
 
-/* goalloc's executable segment, [text_lo, text_hi): found from our own ELF program headers, as
- * preload/signal.c's find_text does. In the unit test, where the core is linked into the test
- * program, that is the whole program: the test sets a range of its own. */
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+/* goalloc's executable segment, [text_lo, text_hi) (ga_os_own_segments). In the unit test, where
+ * the core is linked into the test program, that is the whole program: the test sets a range of
+ * its own. */
 static _Atomic uintptr_t text_lo, text_hi;
 static _Atomic int text_known;
 
@@ -301,18 +300,8 @@ static void find_text(void)
 {
 	if (atomic_load_explicit(&text_known, memory_order_acquire))
 		return;
-	const ElfW(Ehdr) *eh = &__ehdr_start;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			bias = (uintptr_t)eh - ph[i].p_vaddr;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-			uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
-			lo = lo && lo < a ? lo : a;
-			hi = hi > b ? hi : b;
-		}
+	uintptr_t lo, hi;
+	ga_os_own_segments(PF_X, &lo, &hi);
 	gcsite_set_text_range_for_test(lo, hi);
 }
 

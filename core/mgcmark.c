@@ -311,24 +311,11 @@ static int add_ex(uintptr_t lo, uintptr_t hi)
 }
 
 /* goalloc's own writable segment (its .data and .bss: the arena index, the mcentrals). */
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
-
 static int exclude_own_data(void)
 {
-	const ElfW(Ehdr) *eh = &__ehdr_start;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-	uintptr_t bias = (uintptr_t)eh;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			bias = (uintptr_t)eh - ph[i].p_vaddr;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W)) {
-			uintptr_t lo = (bias + ph[i].p_vaddr) & ~(uintptr_t)4095;
-			uintptr_t hi = ga_align_up(bias + ph[i].p_vaddr + ph[i].p_memsz, 4096);
-			if (add_ex(lo, hi))
-				return -1;
-		}
-	return 0;
+	uintptr_t lo, hi;
+	ga_os_own_segments(PF_W, &lo, &hi);
+	return hi > lo ? add_ex(lo & ~(uintptr_t)4095, ga_align_up(hi, 4096)) : 0;
 }
 
 static void sort_ex(void)
