@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -240,9 +242,16 @@ static uint32_t intern(const uintptr_t *pcs, unsigned n)
 		if (id)
 			return id;
 	}
+	/* Signals are blocked while the lock is held: a handler that interrupted the insert and left
+	 * by longjmp would leave the lock held, and the next ga_lock_all (a cycle, a fork) would wait
+	 * for it forever. (Inserts are rare: one per new stack.) */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ga_lock(&table_lock);
 	uint32_t id = insert_locked(h, pcs, n);
 	ga_unlock(&table_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return id;
 }
 
