@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the write_* functions are called by gt_run_pair
 # t_gcs_programs.sh — real programs under the collector: python3 (PYTHONMALLOC=malloc, threads,
 # a child process), perl, git (init, add, commit, log, gc, fsck), gcc compiling and linking a small
 # C file, a bash pipeline with command substitutions, and the threaded C++ program of
@@ -14,6 +15,7 @@
 #   are expected (these programs leave blocks behind at exit) and are not checked.
 # A program that is not installed is skipped. About 60-90 s on two cores.
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=test/programs/lib.sh
 . test/programs/lib.sh
 
 BUILD=${GOALLOC_BUILD:-build}
@@ -208,7 +210,7 @@ missing() {
 
 # run_prog PROG MODE [STOP]
 run_prog() {
-	local prog=$1 mode=$2 stop=${3:-} label why setup logdir
+	local prog=$1 mode=$2 stop=${3:-} label why logdir
 	label=$prog-$mode${stop:+-$stop}
 	why=$(missing "$prog")
 	[ -z "$why" ] && [ "$stop" = ptrace ] && why=$PTRACE_SKIP
