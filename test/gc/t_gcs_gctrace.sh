@@ -51,7 +51,10 @@ skip_n() {
 	shift
 	for d in "$@"; do skip "$d" "$why"; done
 }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# diag LINE... or, without arguments, the lines of stdin, as TAP comments.
+diag() {
+	if [ $# -gt 0 ]; then printf '%s\n' "$@" | sed 's/^/# /'; else sed 's/^/# /'; fi
+}
 
 # check_lines DESC FILE MODE : every "gc " line of FILE is a goalloc trace line of MODE (report,
 # collect or any) or an abort line; at least one trace line.
