@@ -27,7 +27,7 @@ TESTCFLAGS := $(CSTD) -O1 -gdwarf-4 $(WARN) -pthread -Itest -Ipreload -iquote co
 # witness compiled in (-DGA_DEBUG), at -O1 so that a debugger still sees most variables. It applies
 # to the library and to the unit tests, which link the core.
 DEBUG_B      := build-debug
-DEBUG_CFLAGS := -DGA_DEBUG -O1
+DEBUG_CFLAGS := -DGA_DEBUG -O1 -foptimize-sibling-calls
 
 CORE_SRC    := $(wildcard core/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
@@ -198,6 +198,16 @@ $(B)/test/stress/stress: test/stress/stress.c test/stress/tls.cc test/tap.h
 stress: lib $(B)/test/stress/stress
 	LD_PRELOAD=$(CURDIR)/$(B)/libgoalloc.so $(B)/test/stress/stress $(STRESS_THREADS) $(STRESS_SECONDS) $(STRESS_SCENARIOS)
 .PHONY: stress
+
+# What stopping the world costs per mechanism (1, 4, 16 idle and busy threads) and which
+# blocking calls return EINTR under each (core/stw.c linked in; not part of `make test`):
+#   make stw-measure
+$(B)/test/bench/stw_measure: test/bench/stw_measure.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TESTCFLAGS) -O2 -o $@ $< $(CORE_SRC)
+stw-measure: $(B)/test/bench/stw_measure
+	$(B)/test/bench/stw_measure
+.PHONY: stw-measure
 
 # ---- install ----------------------------------------------------------------------------------
 install: lib

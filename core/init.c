@@ -9,11 +9,13 @@
 #include "check.h"
 #include "fmt.h"
 #include "ga.h"
+#include "gcsite.h"
 #include "init.h"
 #include "lock.h"
 #include "malloc_class.h"
 #include "mcache.h"
 #include "mcentral.h"
+#include "mgc.h"
 #include "mheap.h"
 #include "options.h"
 #include "stats.h"
@@ -23,6 +25,9 @@ _Atomic int ga_inited;
 static _Atomic long init_tid;
 
 uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
+uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
+uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
+size_t ga_large_fast_max = PTRDIFF_MAX;
 
 /* C's alignment rule over Go's table: a block of n ≥ 9 bytes must be 16-aligned, so such a
  * request is looked up as round_up(n, 16) — class 24 never serves malloc. 0..8 bytes take class
@@ -33,12 +38,24 @@ uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
  * at a third of mimalloc's rate (docs/tuning.md). The cost is 8 bytes per such block; glibc
  * spends 32 on one. Above 1024 bytes every class is a multiple of 128 and Go's own table is used
  * as is. */
-static void fill_malloc_classes(void)
+void gc_fill_malloc_classes(size_t pad, int all_slow);
+void gc_fill_malloc_classes(size_t pad, int all_slow)
 {
 	for (unsigned n = 0; n <= GA_SMALL_SIZE_MAX; n++) {
-		unsigned c = ga_size_to_class8[ga_align_up(n ? n : 1, 16) / 8];
-		ga_malloc_sc[n] = GA_SPANCLASS(c, 0);
+		size_t m = (n ? n : 1) + pad; /* (the collector's padding: mgc.h) */
+		unsigned c = m <= GA_SMALL_SIZE_MAX ? ga_size_to_class8[ga_align_up(m, 16) / 8]
+						    : GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass_medium(m));
+		ga_malloc_class[n] = GA_SPANCLASS(c, 0);
+		ga_malloc_sc[n] = all_slow ? 0 : GA_SPANCLASS(c, 0);
 	}
+	for (unsigned i = 0; i < sizeof ga_malloc_sc_medium; i++)
+		ga_malloc_sc_medium[i] = all_slow ? 0 : (uint8_t)(ga_size_to_class128[i] << 1);
+	ga_large_fast_max = all_slow ? 0 : PTRDIFF_MAX;
+}
+
+static void fill_malloc_classes(void)
+{
+	gc_fill_malloc_classes(0, 0);
 }
 
 uint8_t ga_aligned_class[GA_PAGE_SHIFT + 1][GA_NUM_SIZE_CLASSES];
@@ -93,8 +110,9 @@ static uint64_t random_link_key(void)
 }
 
 /* fork: every lock is taken in the rank order of lock.h (registry, orphan cache, mcentrals,
- * mheap), so that the child finds no structure half-updated; then released (reset in the child,
- * where their holders may not exist) in the reverse order. */
+ * mheap, the collector's site arrays, the allocation sites' stack table), so that the child finds
+ * no structure half-updated; then released (reset in the child, where their holders may not exist)
+ * in the reverse order. */
 void ga_lock_all(void)
 {
 #ifdef GA_DEBUG
@@ -104,6 +122,8 @@ void ga_lock_all(void)
 	mcache_fork_prepare();
 	mcentral_fork_prepare();
 	mheap_fork_prepare();
+	gc_fork_prepare();
+	gcsite_fork_prepare();
 #ifdef GA_DEBUG
 	ga_witness_all_end();
 #endif
@@ -111,6 +131,8 @@ void ga_lock_all(void)
 
 void ga_unlock_all(void)
 {
+	gcsite_fork_parent();
+	gc_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
 	mcache_fork_parent();
@@ -119,10 +141,13 @@ void ga_unlock_all(void)
 
 static void fork_child(void)
 {
+	gcsite_fork_child();
+	gc_fork_child_locks();
 	mheap_fork_child();
 	mcentral_fork_child();
 	mcache_fork_child();
 	threads_fork_child();
+	gc_fork_child();
 }
 
 void ga_init_slow(void)
@@ -170,6 +195,7 @@ __attribute__((constructor)) static void ga_constructor(int argc, char **argv, c
 	ga_ensure_init();
 	options_init(envp);
 	open_report_fd();
+	gc_init();
 }
 
 /* GOALLOC_CHECK: the whole heap and the exiting thread's cache verified (check.h), reported
@@ -178,6 +204,7 @@ __attribute__((destructor)) static void ga_destructor(void)
 {
 	if (atomic_load(&ga_inited) != 2)
 		return;
+	gc_exit();
 	if (ga_option(GA_OPT_CHECK))
 		ga_check_heap();
 	if (ga_option(GA_OPT_STATS)) {

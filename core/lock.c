@@ -12,6 +12,7 @@ static const char *const rank_names[GA_RANK_COUNT] = {
 	[GA_RANK_MCENTRAL] = "mcentral",
 	[GA_RANK_SCAVENGER] = "scavenger",
 	[GA_RANK_MHEAP] = "mheap",
+	[GA_RANK_GCSITES] = "collector's site arrays",
 	[GA_RANK_SAMPLER] = "heap sampler",
 };
 

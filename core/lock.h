@@ -26,7 +26,10 @@ enum ga_lock_rank {
 	GA_RANK_SCAVENGER, /* reserved: the scavenger's state, held while it asks the mheap for pages */
 	GA_RANK_MHEAP,     /* the page heap, with the metadata it owns: arena records, the arena index
 			      and the fixalloc span records have no lock of their own (mheap.c) */
-	GA_RANK_SAMPLER,   /* reserved: the heap sampler's records, a leaf taken with anything held */
+	GA_RANK_GCSITES,   /* the collector's pool of site arrays and its ignore list (mgcsweep.c), a
+			      leaf but for ga_os_alloc; taken under the mheap lock as spans go back */
+	GA_RANK_SAMPLER,   /* the allocation sites' stack table (gcsite.c), a leaf: under it nothing
+			      is taken and nothing but ga_os_alloc is called */
 	GA_RANK_COUNT
 };
 

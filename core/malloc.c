@@ -32,6 +32,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 		errno = ENOMEM;
 		return NULL;
 	}
+	size_t asked = n;
 	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages == 0)
 		npages = 1;
@@ -67,11 +68,14 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 	if (zeroed)
 		*zeroed = !s->needzero;
 	ga_track_malloc((void *)s->base, s->elemsize, zeroed && !s->needzero);
+	gc_note_alloc((void *)s->base, asked);
+	gc_poll((void *)s->base);
 	return (void *)s->base;
 }
 
 GA_NOINLINE void *malloc_small_slow(size_t n, uint8_t sc)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	ga_ensure_init();
 	if (!sc)
 		sc = ga_malloc_spanclass(n ? n : 1);
@@ -81,12 +85,15 @@ GA_NOINLINE void *malloc_small_slow(size_t n, uint8_t sc)
 		return NULL;
 	}
 	track_block(p, sc);
+	gc_note_alloc(p, n);
+	gc_poll(p);
 	return p;
 }
 
 /* malloc(n) for n > 32 KiB past its fast path (in malloc_medium). */
 GA_NOINLINE static void *malloc_large(size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	if (n > (size_t)PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -100,7 +107,9 @@ GA_NOINLINE void *malloc_medium(size_t n)
 {
 	if (n > GA_MAX_SMALL_SIZE) {
 		struct mcache *c = &ga_mcache;
-		if (GA_UNLIKELY(n > (size_t)PTRDIFF_MAX || c->busy))
+		/* (ga_large_fast_max: PTRDIFF_MAX, or 0 in the collector's report mode, where every
+		 * block takes the slow path that records it) */
+		if (GA_UNLIKELY(n > ga_large_fast_max || c->busy))
 			return malloc_large(n);
 		mcache_fast_enter(c);
 		struct mspan *s = mcache_large_pop_exact(c, (uint32_t)((n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT));
@@ -110,8 +119,9 @@ GA_NOINLINE void *malloc_medium(size_t n)
 		ga_track_malloc((void *)s->base, s->elemsize, 0);
 		return (void *)s->base;
 	}
-	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table */
-	uint8_t sc = ga_malloc_spanclass_medium(n);
+	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table, whose copy is all 0 in
+	 * the collector's report mode (malloc_small_slow then finds the class) */
+	uint8_t sc = ga_malloc_sc_medium[(n - GA_SMALL_SIZE_MAX + 127) >> 7];
 	void *p = next_free_fast(sc);
 	if (GA_UNLIKELY(!p))
 		return malloc_small_slow(n, sc);
@@ -121,6 +131,7 @@ GA_NOINLINE void *malloc_medium(size_t n)
 /* Past 32 KiB a span that has never held data (or a fresh mapping) is not written again. */
 GA_NOINLINE void *malloc_zeroed(size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	if (n > GA_MAX_SMALL_SIZE) {
 		int zeroed = 0;
 		void *p = large_alloc(n, 0, 0, &zeroed, 0);
@@ -139,6 +150,7 @@ GA_NOINLINE void *malloc_zeroed(size_t n)
  * multiple of align. */
 GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	if (n > (size_t)PTRDIFF_MAX || align > GA_MAX_ALIGN) {
 		errno = ENOMEM;
 		return NULL;
@@ -159,6 +171,7 @@ GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 
 GA_NOINLINE void *malloc_noscan(size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	if (n > GA_MAX_SMALL_SIZE)
 		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL, 0);
 	ga_ensure_init();
@@ -280,9 +293,13 @@ size_t block_usable_size(void *p)
 	uintptr_t off = (uintptr_t)p - s->objbase;
 	if (off >= s->limit - s->objbase)
 		return 0;
+	size_t r;
 	if (mspan_is_large(s))
-		return s->elemsize - off;
-	return s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
+		r = s->elemsize - off;
+	else
+		r = s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
+	/* (the GC modes' padding, mgc.h: a block of a class under 1 KiB keeps its last byte free) */
+	return s->elemsize < 1024 && r > ga_size_pad ? r - ga_size_pad : r;
 }
 
 /* ---- realloc ---------------------------------------------------------------------------- */
@@ -359,10 +376,11 @@ GA_NOINLINE static void *realloc_reentrant(void *p, size_t old, size_t n)
 /* Past 32 KiB the new block is a large one with room to grow (large_alloc). */
 GA_NOINLINE void *realloc_small_move(void *p, size_t old, size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	void *q = n > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : ga_malloc(n);
 	if (!q)
 		return NULL;
-	memcpy(q, p, old);
+	memcpy(q, p, old < n ? old : n); /* (n < old: report mode moves every realloc, mgc.h) */
 	ga_free(p);
 	return q;
 }
@@ -371,6 +389,7 @@ GA_NOINLINE void *realloc_small_move(void *p, size_t old, size_t n)
  * copied). Any block to a size it holds: unchanged. Otherwise a new block. */
 GA_NOINLINE void *realloc_block(void *p, size_t n)
 {
+	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	struct mspan *s = span_of((uintptr_t)p);
 	if (!s) {
 		size_t old = mcache_reentrant_size(p);
@@ -385,14 +404,16 @@ GA_NOINLINE void *realloc_block(void *p, size_t n)
 	}
 	if (mspan_is_large(s) && n > GA_MAX_SMALL_SIZE) {
 		void *q = realloc_large_in_place(p, s, n);
-		if (q)
+		if (q) {
+			gc_note_alloc(q, n); /* (report mode: its new size and site) */
 			return q;
+		}
 		q = large_alloc(n, 0, 0, NULL, 1);
 		if (q)
 			realloc_move_large(p, s, q);
 		return q;
 	}
-	if (n <= old)
+	if (n + ga_realloc_slack <= old)
 		return p; /* fits: stay in place (usable bytes are preserved trivially) */
 	return realloc_small_move(p, old, n);
 }

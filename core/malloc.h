@@ -30,6 +30,7 @@
 #include "init.h"
 #include "malloc_class.h"
 #include "mcache.h"
+#include "mgc.h"
 #include "mspan.h"
 #include "track.h"
 #include "tunables.h"
@@ -164,7 +165,7 @@ GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 	uint8_t sc;
 	if (GA_LIKELY(r - 1 < GA_SMALL_SIZE_MAX))
 		sc = ga_malloc_sc[r];
-	else if (n - 1 >= GA_MAX_SMALL_SIZE || align > GA_PAGE_SIZE) /* (n == 0 wraps around) */
+	else if (n - 1 >= GA_MAX_SMALL_SIZE || align > GA_PAGE_SIZE || ga_gc_mode == GC_REPORT) /* (n == 0 wraps) */
 		return NULL;
 	else
 		sc = GA_SPANCLASS(ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))], 0);
@@ -224,6 +225,6 @@ GA_INLINE void *realloc_small(void *p, uintptr_t info, size_t n)
 	if (GA_UNLIKELY(!page_slot_start(p, info)))
 		ga_bad_pointer("realloc", p);
 	size_t old = ga_class_to_size[GA_SPANCLASS_SIZECLASS(page_entry_spanclass(info))];
-	return GA_LIKELY(n <= old) ? p : realloc_small_move(p, old, n);
+	return GA_LIKELY(n + ga_realloc_slack <= old) ? p : realloc_small_move(p, old, n);
 }
 #endif

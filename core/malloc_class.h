@@ -8,6 +8,15 @@
  * the size itself (1 KiB of table) rather than by (n + 7) / 8, which saves malloc two
  * instructions. */
 GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
+/* The same table for the slow paths. The two are equal but in the collector's report mode, where
+ * ga_malloc_sc is all 0 (class 0 has no list, so every fast path misses and every block is
+ * recorded: mgc.h), while this one stays the truth. In the GC modes both serve n + 1 bytes. */
+GA_HIDDEN extern uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
+/* ga_size_to_class128 << 1 (the scan span classes for 1 KiB < n ≤ 32 KiB), all 0 in report mode,
+ * as ga_malloc_sc; and the largest request malloc_medium serves from a thread's cached large
+ * spans: PTRDIFF_MAX, 0 in report mode. */
+GA_HIDDEN extern uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
+GA_HIDDEN extern size_t ga_large_fast_max;
 
 /* [k][c]: the smallest size class ≥ c whose size is a multiple of 2^k (so every slot is 2^k
  * aligned, spans being page aligned), or 0 if none; k = 0 .. GA_PAGE_SHIFT. */
@@ -29,7 +38,7 @@ GA_INLINE uint8_t ga_malloc_spanclass_medium(size_t n)
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
-		return ga_malloc_sc[n];
+		return ga_malloc_class[n];
 	return ga_malloc_spanclass_medium(n);
 }
 #endif

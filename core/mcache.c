@@ -211,9 +211,14 @@ void mcache_release_all(struct mcache *c)
 }
 
 /* A block freed while this thread was already inside goalloc (a signal handler that interrupted
- * malloc or free): park it on the deferred stack; the next slow path frees it for real. */
-static void defer_free(struct mcache *c, void *p)
+ * malloc or free): park it on the deferred stack; the next slow path frees it for real. It carries
+ * the free mark meanwhile (the free key in word 1, for large blocks too; the 8-byte class's is its
+ * link), so that the collector takes it for free wherever it is in the stack or its drain:
+ * the links are mangled, the collector cannot follow them. */
+static void defer_free(struct mcache *c, void *p, struct mspan *s)
 {
+	if (s->spanclass > 3 || mspan_is_large(s))
+		mcache_set_key(p, ga_free_key);
 	void *old = atomic_load_explicit(&c->deferred, memory_order_relaxed);
 	do
 		ga_link_set(p, old);
@@ -458,7 +463,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 	if (p) { /* the fast path did nothing: re-entry, or a block that looks free */
 		if (c->busy) {
 			if (mcache_busy_live(c)) {
-				defer_free(c, p);
+				defer_free(c, p, s);
 				return;
 			}
 			/* busy had been left behind by a handler (now lowered): free as the fast paths do */
@@ -592,6 +597,9 @@ static void drain_deferred(struct mcache *c)
 		void *next = ga_link_get(p);
 		struct mspan *s = span_of((uintptr_t)p);
 		if (mspan_is_large(s)) {
+			ga_track_open((char *)p + 8, 8); /* defer_free's mark: a cached span's block is free by */
+			((uint64_t *)p)[1] = 0;          /* its state, and the block may be handed out again */
+			ga_track_close((char *)p + 8, 8);
 			mcache_large_free(c, s);
 		} else {
 			if (c->state == MCACHE_LIVE)

@@ -122,7 +122,11 @@ struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
 	mark_free_slots(s);
 	mheap_set_span_owner(s, owner_bits);
-	s->incache = 1; /* not yet visible to anyone else: no lock needed */
+	/* Not yet visible to anyone else: no lock needed. But the collector may stop this thread
+	 * anywhere here: until incache is set it takes every slot for free (mgc.h), so every slot's
+	 * mark must be written first. */
+	atomic_signal_fence(memory_order_seq_cst);
+	s->incache = 1;
 	if (ga_checking())
 		mspan_check(s);
 	return s;

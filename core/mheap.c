@@ -7,6 +7,7 @@
 #include "check.h"
 #include "fixalloc.h"
 #include "lock.h"
+#include "mgc.h"
 #include "os.h"
 
 #define NUM_RECORD_KINDS 5 /* span records with 1, 2, 4, 8, 16 bitmap words */
@@ -286,6 +287,9 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 	mheap.pages_inuse += npages;
 	mheap.spans_inuse++;
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+	/* The collector's trigger (mgc.c): the heap reached its goal. (UINT64_MAX when it is off.) */
+	if (GA_UNLIKELY(mheap.pages_inuse >= __atomic_load_n(&ga_gc_trigger_pages, __ATOMIC_RELAXED)))
+		atomic_store_explicit(&ga_gc_wanted, 1, memory_order_relaxed);
 	return s;
 }
 
@@ -322,6 +326,7 @@ static void free_span(struct mspan *s, int clean)
 	lower_hint(s->base);
 	mheap.pages_inuse -= s->npages;
 	mheap.spans_inuse--;
+	gc_span_freed(s);
 	fixalloc_free(&mheap.spanalloc[record_kind(s->nwords)], s);
 	ga_unlock(&mheap.lock);
 }
@@ -473,6 +478,12 @@ size_t mheap_release_free(void)
 uint64_t mheap_reusable_pages(void)
 {
 	return atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
+}
+
+unsigned mheap_arenas_locked(struct heap_arena *const **out)
+{
+	*out = mheap.arenas;
+	return mheap.narenas;
 }
 
 void mheap_fork_prepare(void) { ga_lock(&mheap.lock); }

@@ -44,6 +44,8 @@ GA_HIDDEN int mheap_resize_large(struct mspan *s, uint32_t npages, int release_t
  * fault the tail back in every time. */
 GA_HIDDEN void mheap_unmove_span(struct mspan *s);
 GA_HIDDEN void mheap_get_stats(struct mheap_stats *out);
+/* The arenas, sorted by address (the collector, holding every lock). Returns how many. */
+GA_HIDDEN unsigned mheap_arenas_locked(struct heap_arena *const **out);
 /* Free pages that hold data: a span of up to this many pages can be served without touching
  * fresh memory (approximate: read without the lock). */
 GA_HIDDEN uint64_t mheap_reusable_pages(void);

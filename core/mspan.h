@@ -18,6 +18,14 @@
 /* DEAD: the record is free. INUSE: the span's pages carry blocks. CACHED: a large span whose
  * block was freed, kept by a thread's mcache for the next large malloc (its pages still map to it,
  * so a second free of the block is recognised). */
+/* Report mode (mgc.h): where the block in a slot was allocated. Written by the allocating thread,
+ * read by the collector. */
+struct gc_site {
+	uintptr_t pc;   /* the return address of its malloc call; 0 unknown */
+	uint32_t size;  /* requested bytes, saturated */
+	uint32_t stack; /* a sampled full stack (gcsite.h), 0 none */
+};
+
 enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1, MSPAN_CACHED = 2 };
 enum { MSPAN_LIST_NONE = 0, MSPAN_LIST_PARTIAL = 1, MSPAN_LIST_FULL = 2 };
 
@@ -60,6 +68,9 @@ struct mspan {
 	uint64_t *allocBits; /* → bits[0 .. nwords) */
 	uint64_t *freedBits; /* → bits[nwords .. 2 nwords): frees that arrived while cached */
 	uint64_t *gcmarkBits;/* → bits[2 nwords .. 3 nwords): the collector's marks */
+	/* Report mode: one record per slot, from the collector's pool (gc_record_alloc installs it
+	 * with a compare-and-swap; it goes back with the span: gc_span_freed). NULL otherwise. */
+	struct gc_site *gcsites;
 	uint64_t bits[];
 };
 

@@ -199,17 +199,62 @@ void *ga_os_map_aligned(size_t n, size_t align)
 	return a;
 }
 
+/* The metadata ranges (ga_os_meta_ranges): appended without a lock (an index taken with an
+ * atomic add, the entry published by its hi); an entry freed is zeroed. Past META_MAX entries
+ * ranges are not recorded: the collector then reads them as roots, which can only keep blocks
+ * alive, never free one. */
+#define META_MAX 8192
+static struct ga_os_range meta[META_MAX];
+static _Atomic unsigned nmeta;
+
+static void meta_add(void *p, size_t n)
+{
+	unsigned i = atomic_fetch_add_explicit(&nmeta, 1, memory_order_relaxed);
+	if (i >= META_MAX)
+		return;
+	meta[i].lo = (uintptr_t)p;
+	__atomic_store_n(&meta[i].hi, (uintptr_t)p + n, __ATOMIC_RELEASE);
+}
+
+static void meta_remove(void *p)
+{
+	unsigned n = atomic_load_explicit(&nmeta, memory_order_relaxed);
+	for (unsigned i = n < META_MAX ? n : META_MAX; i-- > 0;)
+		if (meta[i].lo == (uintptr_t)p) {
+			__atomic_store_n(&meta[i].hi, 0, __ATOMIC_RELEASE);
+			meta[i].lo = 0;
+			return;
+		}
+}
+
+unsigned ga_os_meta_ranges(struct ga_os_range *out, unsigned max, unsigned from)
+{
+	unsigned n = atomic_load_explicit(&nmeta, memory_order_acquire), k = 0;
+	if (n > META_MAX)
+		n = META_MAX;
+	for (unsigned i = from; i < n && k < max; i++) {
+		out[k].lo = meta[i].lo;
+		out[k].hi = __atomic_load_n(&meta[i].hi, __ATOMIC_ACQUIRE);
+		k++;
+	}
+	return k;
+}
+
 void *ga_os_alloc(size_t n)
 {
 	int saved = errno;
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	errno = saved;
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	meta_add(p, n);
+	return p;
 }
 
 void ga_os_free(void *p, size_t n)
 {
 	int saved = errno;
+	meta_remove(p);
 	munmap(p, n);
 	errno = saved;
 }

@@ -12,6 +12,13 @@ GA_HIDDEN void *ga_os_map_aligned(size_t n, size_t align);
 /* Off-heap metadata: n bytes of zeroed read/write memory anywhere. */
 GA_HIDDEN void *ga_os_alloc(size_t n);
 GA_HIDDEN void ga_os_free(void *p, size_t n);
+/* The ranges ga_os_alloc handed out and ga_os_free did not take back: goalloc's metadata, which
+ * the collector does not read as roots (span records point at their blocks). Copies up to max
+ * of them, from the from-th on; returns how many. */
+struct ga_os_range {
+	uintptr_t lo, hi;
+};
+GA_HIDDEN unsigned ga_os_meta_ranges(struct ga_os_range *out, unsigned max, unsigned from);
 /* Return pages to the OS; they read back as zeros (MADV_DONTNEED on private anonymous memory).
  * 0 if the kernel refused: the pages stay resident and keep their contents. */
 GA_HIDDEN int ga_os_unused(void *p, size_t n);

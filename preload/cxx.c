@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "../core/fmt.h"
+#include "../core/mgc.h"
 #include "cxx.h"
 #include "goalloc.h"
 
@@ -42,6 +43,7 @@ GA_NOINLINE void *ga_new_failed(size_t n, size_t align, int nothrow)
 
 GA_INLINE void *new_impl(size_t n, size_t align, int nothrow)
 {
+	GC_NOTE_SITE();
 	void *p = align > 16 ? goalloc_aligned_alloc(align, n) : goalloc_malloc(n < 9 ? 9 : n);
 	if (GA_LIKELY(p))
 		return p;

@@ -41,6 +41,7 @@ GA_EXPORT void goalloc_free(void *p)
  * least the 16-byte class (__STDCPP_DEFAULT_NEW_ALIGNMENT__), without an extra call. */
 GA_NOINLINE static void *new_slow(size_t n)
 {
+	GC_NOTE_SITE();
 	void *p = goalloc_malloc(n < 9 ? 9 : n);
 	return GA_LIKELY(p) ? p : ga_new_failed(n, 0, 0);
 }
@@ -49,8 +50,9 @@ GA_HIDDEN void *ga_new(size_t n)
 {
 	if (GA_UNLIKELY(n > GA_SMALL_SIZE_MAX))
 		return new_slow(n);
-	uint8_t sc = ga_malloc_sc[n];
-	void *p = next_free_fast(sc < GA_SPANCLASS(2, 0) ? GA_SPANCLASS(2, 0) : sc);
+	/* (the table gives 16 bytes or more; before start-up, and in the collector's report mode, 0,
+	 * whose list is always empty) */
+	void *p = next_free_fast(ga_malloc_sc[n]);
 	if (GA_UNLIKELY(!p))
 		return new_slow(n);
 	return p;
@@ -73,6 +75,7 @@ GA_EXPORT size_t goalloc_usable_size(void *p)
  * blocks over 1 KiB. */
 GA_NOINLINE static void *calloc_slow(size_t a, size_t b)
 {
+	GC_NOTE_SITE();
 	size_t n;
 	if (__builtin_mul_overflow(a, b, &n) || n > (size_t)PTRDIFF_MAX) {
 		errno = ENOMEM;
@@ -93,6 +96,7 @@ GA_EXPORT void *goalloc_calloc(size_t a, size_t b)
 /* realloc past its fast path: glibc's rules for NULL and 0, glibc's own blocks, then core. */
 GA_NOINLINE static void *realloc_slow(void *p, size_t n)
 {
+	GC_NOTE_SITE();
 	if (!p)
 		return goalloc_malloc(n);
 	if (n == 0) { /* glibc: frees and returns NULL, errno unchanged */
@@ -147,6 +151,7 @@ GA_EXPORT int goalloc_posix_memalign(void **out, size_t align, size_t n)
 /* (on failure errno is ENOMEM as well as the result, as in glibc) */
 GA_NOINLINE static int posix_memalign_slow(void **out, size_t align, size_t n)
 {
+	GC_NOTE_SITE();
 	void *p = malloc_aligned_slow(align, n);
 	if (!p)
 		return ENOMEM;
@@ -169,6 +174,7 @@ GA_EXPORT void *goalloc_aligned_alloc(size_t align, size_t n)
 /* operator new(n, align_val_t) past its fast path: any size, alignment or empty list. */
 GA_NOINLINE static void *new_aligned_slow(size_t n, size_t align)
 {
+	GC_NOTE_SITE();
 	void *p = goalloc_aligned_alloc(align, n);
 	return GA_LIKELY(p) ? p : ga_new_failed(n, align, 0);
 }
@@ -188,6 +194,7 @@ GA_HIDDEN void *ga_new_aligned(size_t n, size_t align)
 
 GA_EXPORT void *goalloc_malloc_atomic(size_t n)
 {
+	GC_NOTE_SITE();
 	return malloc_noscan(n);
 }
 
@@ -214,6 +221,7 @@ void *reallocarray(void *p, size_t a, size_t b)
 		errno = ENOMEM;
 		return NULL;
 	}
+	GC_NOTE_SITE();
 	return goalloc_realloc(p, n);
 }
 
@@ -313,6 +321,25 @@ GA_EXPORT int goalloc_stats(struct goalloc_stats *out)
 		.threads_seen = st.threads_seen,
 	};
 	return 0;
+}
+
+/* ---- The collector (core/mgc.h) --------------------------------------------------------- */
+
+GA_EXPORT int goalloc_gc(void)
+{
+	ga_ensure_init();
+	return gc_run_now();
+}
+
+GA_EXPORT int goalloc_gc_stats(struct goalloc_gc_stats *out)
+{
+	gc_get_stats(out);
+	return 0;
+}
+
+GA_EXPORT int goalloc_gc_ignore(const void *p)
+{
+	return gc_ignore(p);
 }
 
 GA_EXPORT void goalloc_print_stats(int fd)

@@ -11,7 +11,9 @@
  * compare.
  *
  * The program sees its own handler: queries return it, with SA_SIGINFO only if it asked for it,
- * and SIG_DFL / SIG_IGN are passed through untouched. What is not covered: a handler installed
+ * and SIG_DFL / SIG_IGN are passed through untouched. The collector's stop signal is the
+ * exception: its kernel action stays goalloc's stop handler (core/stw.c), which keeps the
+ * program's action and passes it the signals that are not stop requests (ga_sig_forward). What is not covered: a handler installed
  * by a raw rt_sigaction system call, bypassing libc. Such a handler that allocates while it
  * interrupts a fast path can corrupt the thread's list, as it would with most allocators (POSIX
  * does not make malloc async-signal-safe at all).
@@ -26,6 +28,7 @@
 
 #include "ga.h"
 #include "mcache.h"
+#include "stw.h"
 
 #if !defined(GA_SIGNALS_WRAPPED) || defined(GOALLOC_NO_LIBC_NAMES)
 #error "preload/signal.c belongs to the preloaded library only (GA_SIGNALS_WRAPPED)"
@@ -121,14 +124,13 @@ static void fold_dead_records(struct mcache *c, uintptr_t me)
 	c->nsig = k + 1;
 }
 
-/* Every program handler runs through here. busy is raised around the handler when it interrupted
- * goalloc's own code; while busy is raised the handler's frame is recorded (struct
- * mcache_sigframe), so that if the handler leaves by longjmp instead of returning, goalloc can
- * later tell that busy was left behind (mcache_busy_live) rather than take the re-entrant path
+/* Every program handler runs through here (h: as in sig_user). busy is raised around the handler
+ * when it interrupted goalloc's own code; while busy is raised the handler's frame is recorded
+ * (struct mcache_sigframe), so that if the handler leaves by longjmp instead of returning, goalloc
+ * can later tell that busy was left behind (mcache_busy_live) rather than take the re-entrant path
  * for good. */
-static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
+GA_INLINE void run_handler(int sig, siginfo_t *info, void *uc, uint64_t h)
 {
-	uint64_t h = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
 	struct mcache *c = &ga_mcache;
 	volatile uintptr_t canary;
 	uintptr_t me = (uintptr_t)&canary;
@@ -159,10 +161,44 @@ static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
 	c->busy = busy;
 }
 
+static void ga_sig_trampoline(int sig, siginfo_t *info, void *uc)
+{
+	run_handler(sig, info, uc, atomic_load_explicit(&sig_user[sig], memory_order_acquire));
+}
+
+/* The collector's stop signal keeps goalloc's handler (core/stw.c); the signals it receives that
+ * are not stop requests come here, to the handler the program installed. One installed before the
+ * collector started is still behind the trampoline. */
+void ga_sig_forward(int sig, void *info, void *uc, uintptr_t handler, int siginfo)
+{
+	if (handler == (uintptr_t)ga_sig_trampoline) {
+		ga_sig_trampoline(sig, info, uc);
+		return;
+	}
+	find_text(); /* (the trampoline may never have been installed) */
+	run_handler(sig, info, uc, (uint64_t)handler | (siginfo ? SIG_USER_INFO : 0));
+}
+
 static int is_program_handler(const struct sigaction *act)
 {
 	return act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN &&
 	       act->sa_sigaction != ga_sig_trampoline;
+}
+
+/* The collector's stop signal: the program's action is recorded by core/stw.c and the kernel's
+ * stays goalloc's. A handler the program installed before the collector started is reported as
+ * itself, not as the trampoline it was behind. */
+static int stop_signal_action(int sig, const struct sigaction *act, struct sigaction *oact)
+{
+	if (stw_program_sigaction(act, oact) != 0)
+		return -1;
+	if (oact && oact->sa_sigaction == ga_sig_trampoline) {
+		uint64_t h = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
+		oact->sa_handler = (void (*)(int))(uintptr_t)(h & ~SIG_USER_INFO);
+		if (!(h & SIG_USER_INFO))
+			oact->sa_flags &= ~SA_SIGINFO;
+	}
+	return 0;
 }
 
 int sigaction(int sig, const struct sigaction *act, struct sigaction *oact) GA_EXPORT;
@@ -170,6 +206,8 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *oact)
 {
 	if (sig <= 0 || sig >= _NSIG)
 		return __sigaction(sig, act, oact); /* (EINVAL, from libc) */
+	if (sig == stw_signal())
+		return stop_signal_action(sig, act, oact);
 	struct sigaction wrapped, old;
 	uint64_t prev = atomic_load_explicit(&sig_user[sig], memory_order_acquire);
 	int wrap = is_program_handler(act);
