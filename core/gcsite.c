@@ -325,16 +325,35 @@ void gcsite_text_range(uintptr_t *lo, uintptr_t *hi)
 	*hi = atomic_load_explicit(&text_hi, memory_order_relaxed);
 }
 
+/* The dynamic loader's code, [loader_lo, loader_hi) (AT_BASE; empty when the loader is the
+ * program itself, run as `ld.so PROGRAM`). */
+static uintptr_t loader_lo, loader_hi;
+static pthread_once_t loader_once = PTHREAD_ONCE_INIT;
+
+static void find_loader(void)
+{
+	const void *base = (const void *)getauxval(AT_BASE);
+	if (base)
+		ga_os_elf_segments(base, PF_X, &loader_lo, &loader_hi);
+}
+
 /* glibc's first backtrace() dlopens libgcc_s, which allocates. It cannot happen at start-up:
  * goalloc's constructor runs before the C library's own (-z initfirst), and a dlopen then leaves
- * the program without its environment. So the first capture makes that call, once the C library
- * has set environ, with `capturing` set (the allocations it makes capture nothing); until then,
- * and while another thread makes it, captures return 0. 0 none yet, 1 under way, 2 done. */
+ * the program without its environment. Nor inside a malloc the dynamic loader itself called: it
+ * may be in the middle of a dlopen, and a dlopen nested there is lost to the outer one's update
+ * (the outer _dl_find_object_update overwrites the table the inner one installed, which leaks the
+ * inner one's segment and leaves libgcc_s out of _dl_find_object). So the first capture whose
+ * caller is not the loader makes that call, once the C library has set environ, with `capturing`
+ * set (the allocations it makes capture nothing); until then, and while another thread makes it,
+ * captures return 0. 0 none yet, 1 under way, 2 done. */
 static _Atomic int primed;
 
-static int prime(void)
+static int prime(uintptr_t caller)
 {
 	extern char **environ;
+	pthread_once(&loader_once, find_loader);
+	if (caller - loader_lo < loader_hi - loader_lo)
+		return 0;
 	int expected = 0;
 	if (!environ || !atomic_compare_exchange_strong(&primed, &expected, 1))
 		return 0;
@@ -346,11 +365,11 @@ static int prime(void)
 	return 1;
 }
 
-GA_NOINLINE uint32_t gcsite_capture(void)
+GA_NOINLINE uint32_t gcsite_capture(uintptr_t caller)
 {
 	if (capturing)
 		return 0;
-	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime())
+	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime(caller))
 		return 0;
 	capturing = 1;
 	atomic_signal_fence(memory_order_seq_cst);

@@ -1,6 +1,6 @@
 /* gcsite.h — allocation sites for the collector's leak reports (core/gcsite.c): which allocations
  * get a full stack (the sampler), the stack table they are interned in, how a frame is described,
- * and LeakSanitizer-syntax suppressions. See /tmp/gc-spec.md for the report these feed.
+ * and LeakSanitizer-syntax suppressions (mgcsweep.c prints the reports these feed).
  *
  * Stacks are captured with glibc's backtrace() (Debian's binaries have no frame pointers), with
  * goalloc's own frames dropped, so that frame 0 is the return address of the program's call to
@@ -36,9 +36,11 @@ GA_HIDDEN int gcsite_sample(size_t n);
 /* Capture the current stack, less goalloc's own frames (those whose return address lies in
  * goalloc's executable segment), and intern it: its id (> 0), or 0 when the table is full, its
  * memory cannot be mapped, or the thread is already inside gcsite_capture (a signal handler that
- * allocates, or malloc called from the unwinder). Never allocates with goalloc; must not be called
- * with a goalloc lock held (backtrace() takes the dynamic loader's lock). Thread-safe. */
-GA_HIDDEN uint32_t gcsite_capture(void);
+ * allocates, or malloc called from the unwinder), and before backtrace() is primed (gcsite.c,
+ * prime: caller, the return address of the program's malloc call, must not be the dynamic
+ * loader's). Never allocates with goalloc; must not be called with a goalloc lock held
+ * (backtrace() takes the dynamic loader's lock). Thread-safe. */
+GA_HIDDEN uint32_t gcsite_capture(uintptr_t caller);
 /* Intern the stack pcs[0 .. n) (at most GCSITE_MAX_FRAMES are kept), as gcsite_capture does after
  * backtrace(): for a block that was not sampled, its caller alone (n = 1). Same conditions and
  * results as gcsite_capture (0: table full, or called inside a capture or intern of this thread). */

@@ -123,7 +123,7 @@ void gc_record_alloc(void *p, size_t n)
 	struct gc_site *r = &a[idx];
 	r->pc = (uintptr_t)pc;
 	r->size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-	r->stack = gcsite_sample(n) ? gcsite_capture() : 0;
+	r->stack = gcsite_sample(n) ? gcsite_capture((uintptr_t)pc) : 0;
 }
 
 void gc_fork_prepare(void)

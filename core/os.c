@@ -337,9 +337,9 @@ void ga_os_heap_advise(void *p, size_t n)
 
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
-void ga_os_own_segments(unsigned flags, uintptr_t *lo_out, uintptr_t *hi_out)
+void ga_os_elf_segments(const void *ehdr, unsigned flags, uintptr_t *lo_out, uintptr_t *hi_out)
 {
-	const ElfW(Ehdr) *eh = &__ehdr_start;
+	const ElfW(Ehdr) *eh = ehdr;
 	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
 	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
 	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
@@ -353,4 +353,9 @@ void ga_os_own_segments(unsigned flags, uintptr_t *lo_out, uintptr_t *hi_out)
 		}
 	*lo_out = lo;
 	*hi_out = hi;
+}
+
+void ga_os_own_segments(unsigned flags, uintptr_t *lo_out, uintptr_t *hi_out)
+{
+	ga_os_elf_segments(&__ehdr_start, flags, lo_out, hi_out);
 }
