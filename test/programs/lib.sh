@@ -32,7 +32,7 @@ set -u
 
 GOALLOC_LIB=${GOALLOC_LIB:-$PWD/build/libgoalloc.so}
 case $GOALLOC_LIB in /*) ;; *) GOALLOC_LIB=$PWD/$GOALLOC_LIB ;; esac
-GT_TIMEOUT=${GOALLOC_TEST_TIMEOUT:-60}
+GT_TIMEOUT=${GOALLOC_TEST_TIMEOUT:-300}
 # shellcheck disable=SC2034  # used by the scripts that source this file
 GT_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
