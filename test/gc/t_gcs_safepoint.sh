@@ -2,16 +2,20 @@
 # t_gcs_safepoint.sh — the collector's safe points: runs each scenario of t_gcs_safepoint (see
 # the comment at the top of t_gcs_safepoint.c) under GOALLOC_GC=collect and report, each under
 # GOALLOC_GC_STOP=signal, ptrace and auto, with GOALLOC_GCTRACE=1 and the trace and reports in
-# GOALLOC_LOG=<run dir>/log.%p. Two TAP tests per run:
+# GOALLOC_LOG=<run dir>/log.%p. Three TAP tests per run:
 #   1. the program exits 0 (no crash, no hang: 60 s timeout) and every check it makes passes
 #      (fill patterns of live blocks, cycles completed, allocations served, goalloc_gc_stats);
 #   2. its log and stderr: no fatal "goalloc:" message, cycles traced ("gc N @" lines), no
 #      abandoned cycle where every thread can be stopped; blocked + signal: the "gc N aborted:"
 #      line names the blocked thread, and in report mode the exit check says "leak check
-#      incomplete"; exit + report: the exit check ran to its SUMMARY line.
+#      incomplete"; exit + report: the exit check ran to its SUMMARY line;
+#   3. no process of the run is left once it has ended (the run directory is on the program's
+#      command line, which its forked children and goalloc's cloned tracer task share).
+# First, once per mode, the "env" scenario: the program's getenv() sees its environment.
 # The ptrace runs are skipped when the machine refuses ptrace (probed first: one goalloc_gc()
 # under GOALLOC_GC_STOP=ptrace). GCS_MS (default 700) sets each scenario's busy time; the whole
-# file takes about 45 s on two cores. GOALLOC_TEST_KEEP=1 keeps the run directories.
+# file takes about 45-75 s on two cores. GOALLOC_TEST_KEEP=1 keeps the run directories.
+# Known collector bugs turn the tests they fail into TAP TODO tests: see todo_reason below.
 cd "$(dirname "$0")/../.." || exit 1
 set -u
 
@@ -79,7 +83,7 @@ if [ "${CAN[auto]}" = 2 ] && [ "${CAN[signal]}" = 2 ]; then
 	exit 0
 fi
 
-echo "1..$((${#MODES[@]} * ${#STOPS[@]} * ${#SCENARIOS[@]} * 2))"
+echo "1..$((${#MODES[@]} * ${#STOPS[@]} * ${#SCENARIOS[@]} * 3 + ${#MODES[@]}))"
 for stop in "${STOPS[@]}"; do
 	echo "# probe GOALLOC_GC_STOP=$stop: exit ${CAN[$stop]}: ${REASON[$stop]}"
 done
@@ -103,8 +107,44 @@ skip_reason() {
 
 # Known collector bugs, by run: echo a reason to turn that test into a TODO.
 #   todo_reason MODE STOP SCENARIO PART(run|log)
+# LARGE_BUG: GOALLOC_GC=collect frees blocks over 32 KiB that the program still holds or has
+# freed itself, when another thread runs the cycle (test/gc/gcs_repro_large_race.c: "free():
+# double free detected" from the sweep or from the program's free). While it stands, the collect
+# runs of every scenario but loops allocate nothing over 32 KiB (MAXSIZE), so that they still test
+# what they are about, and collect/*/loops, which keeps its large blocks, is a TODO. Once it is
+# fixed: LARGE_BUG=0.
+LARGE_BUG=1
+# ENV_BUG: under GOALLOC_GC=report (and GOALLOC_GCTRACE=1 alone) the program's environ is NULL and
+# getenv() finds nothing (test/gc/gcs_repro_getenv.c): gc_init runs gcsite_init from goalloc's
+# -z initfirst constructor, and its priming backtrace() dlopens libgcc_s before libc has set
+# environ.
+ENV_BUG=1
+# LONGJMP_BUG: in the GC modes a SIGALRM handler that siglongjmps out of a malloc loop that stays
+# on the fast paths ends the program ("a signal handler left goalloc by longjmp in the middle of
+# an allocation or free") or, under report, now and then leaves gcsite.c's table_lock held, and the
+# next cycle waits for it for ever (test/gc/gcs_repro_longjmp_sample.c); with GOALLOC_GC=off it
+# runs (test/api/t_attack_longjmp). Here report/*/longjmp hangs about one run in five.
+LONGJMP_BUG=1
+# HELPER_BUG: under GOALLOC_GC_STOP=ptrace (and auto, once a thread blocks the stop signal) a
+# process that exits or dies while a cycle runs can leave goalloc's tracer task behind, asleep for
+# ever (test/gc/gcs_repro_ptrace_helper.c).
+HELPER_BUG=1
 todo_reason() {
-	return 0
+	local mode=$1 stop=$2 sc=$3 part=$4
+	if [ "$part" = left ] && [ $HELPER_BUG = 1 ] &&
+		{ [ "$stop" = ptrace ] || { [ "$stop" = auto ] && [ "$sc" = blocked ]; }; }; then
+		echo "collector bug: goalloc's ptrace tracer task can outlive the process (gcs_repro_ptrace_helper.c)"
+	elif [ "$sc" = env ] && [ "$mode" = report ] && [ $ENV_BUG = 1 ]; then
+		echo "collector bug: environ is NULL under GOALLOC_GC=report (gcs_repro_getenv.c)"
+	elif [ "$mode" = report ] && [ "$sc" = longjmp ] && [ $LONGJMP_BUG = 1 ]; then
+		echo "collector bug: a handler's siglongjmp out of malloc can hang the next cycle (gcs_repro_longjmp_sample.c)"
+	elif [ "$mode" = collect ] && [ "$sc" = loops ] && [ $LARGE_BUG = 1 ]; then
+		echo "collector bug: collect frees large blocks still in use (gcs_repro_large_race.c)"
+	fi
+	: "$stop"
+}
+maxsize() {
+	if [ "$1" = collect ] && [ "$2" != loops ] && [ $LARGE_BUG = 1 ]; then echo 32768; else echo 0; fi
 }
 
 report_test() {
@@ -126,7 +166,8 @@ run_case() {
 	local extra=()
 	[ "$sc" = blocked ] && extra=(GOALLOC_GC_STOP_TIMEOUT=200)
 	timeout -k 5 60 env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_GC_STOP="$stop" GOALLOC_GCTRACE=1 \
-		GOALLOC_LOG="$d/log.%p" GCS_MS="$MS" "${extra[@]}" "$BIN" "$sc" >"$d/out" 2>"$d/err" </dev/null
+		GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes "${extra[@]}" \
+		"$BIN" "$sc" "$mode" "$stop" "$MS" "$(maxsize "$mode" "$sc")" "$d" >"$d/out" 2>"$d/err" </dev/null
 	rc=$?
 	pid=$(sed -n 's/^# pid \([0-9]*\)$/\1/p' "$d/out" | head -1)
 	main=$d/log.${pid:-none}
@@ -158,7 +199,10 @@ run_case() {
 	[ -n "$fatal" ] && problems+=("goalloc's fatal message(s): $(head -3 <<<"$fatal" | tr '\n' ' ')")
 	ntrace=0
 	[ -f "$main" ] && ntrace=$(grep -cE '^gc [0-9]+ @' "$main")
-	[ "$ntrace" -ge 1 ] || problems+=("no 'gc N @' trace line in ${main##*/}")
+	# (blocked + signal: no cycle of the program's can complete; the abort lines are checked below)
+	if [ "$ntrace" -lt 1 ] && ! { [ "$sc" = blocked ] && [ "$stop" = signal ]; }; then
+		problems+=("no 'gc N @' trace line in ${main##*/}")
+	fi
 	nabort=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ aborted')
 	if [ "$sc" = blocked ] && [ "$stop" = signal ]; then
 		tid=$(sed -n 's/^# blocked-tid \([0-9]*\)$/\1/p' "$d/out" | head -1)
@@ -182,7 +226,33 @@ run_case() {
 	if ! report_test "$mode/$stop/$sc: log: $ntrace cycles traced, $nabort abandoned, no fatal message" $ok log; then
 		printf '%s\n' "${problems[@]}" | diagf
 	fi
+
+	# 3. nothing left running (killed here, so that no later run or test sees it)
+	local left
+	left=$(pgrep -f -- "$d" | tr '\n' ' ')
+	ok=1
+	[ -z "$left" ] || ok=0
+	if ! report_test "$mode/$stop/$sc: no process of the run left behind" $ok left; then
+		local p
+		for p in $left; do
+			echo "# left behind: pid $p, $(grep -E '^(State|PPid)' "/proc/$p/status" 2>/dev/null | tr '\n\t' '  ')"
+			kill -9 "$p" 2>/dev/null
+		done
+	fi
 }
+
+# The environment, once per mode.
+for mode in "${MODES[@]}"; do
+	d=$WORK/$mode-env
+	mkdir -p "$d"
+	env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes timeout -k 5 30 \
+		"$BIN" env "$mode" auto >"$d/out" 2>&1 </dev/null
+	rc=$?
+	ok=0
+	[ $rc = 0 ] && grep -q '^ok 1 ' "$d/out" && ok=1
+	sc=env stop=auto report_test "$mode: the program's getenv() sees its environment" $ok run ||
+		grep -vE '^(ok|1\.\.)' "$d/out" | head -5 | diagf
+done
 
 for mode in "${MODES[@]}"; do
 	for stop in "${STOPS[@]}"; do
@@ -191,6 +261,7 @@ for mode in "${MODES[@]}"; do
 			if [ -n "$why" ]; then
 				skip "$mode/$stop/$sc: exits 0, every check passes" "$why"
 				skip "$mode/$stop/$sc: log" "$why"
+				skip "$mode/$stop/$sc: no process left behind" "$why"
 				continue
 			fi
 			run_case "$mode" "$stop" "$sc"
