@@ -203,7 +203,7 @@ gt_plan $((NRUNS * 3 + 1))
 # May ptrace be used here? (t_gcs_safepoint's probe: one goalloc_gc() under GOALLOC_GC_STOP=ptrace.)
 PTRACE_SKIP=
 if [ -x "$BUILD/test/gc/t_gcs_safepoint" ]; then
-	out=$(env LD_PRELOAD="$GOALLOC_LIB" GOALLOC_GC=report GOALLOC_GC_STOP=ptrace timeout 30 \
+	out=$(timeout -k 5 30 env LD_PRELOAD="$GOALLOC_LIB" GOALLOC_GC=report GOALLOC_GC_STOP=ptrace \
 		"$BUILD/test/gc/t_gcs_safepoint" probe 2>&1)
 	rc=$?
 	if [ $rc != 0 ] && grep -qiE 'ptrace.*(refus|not permitted|EPERM|denied|unavailable|not available|not supported|cannot|disabled)' <<<"$out"; then

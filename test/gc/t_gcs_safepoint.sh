@@ -245,7 +245,7 @@ run_case() {
 for mode in "${MODES[@]}"; do
 	d=$WORK/$mode-env
 	mkdir -p "$d"
-	env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes timeout -k 5 30 \
+	timeout -k 5 30 env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes \
 		"$BIN" env "$mode" auto >"$d/out" 2>&1 </dev/null
 	rc=$?
 	ok=0
