@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -240,9 +242,16 @@ static uint32_t intern(const uintptr_t *pcs, unsigned n)
 		if (id)
 			return id;
 	}
+	/* Signals are blocked while the lock is held: a handler that interrupted the insert and left
+	 * by longjmp would leave the lock held, and the next ga_lock_all (a cycle, a fork) would wait
+	 * for it forever. (Inserts are rare: one per new stack.) */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ga_lock(&table_lock);
 	uint32_t id = insert_locked(h, pcs, n);
 	ga_unlock(&table_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return id;
 }
 
@@ -290,10 +299,9 @@ void gcsite_fork_child(void)
 
 /* ---- Capturing -------------------------------------------------------------------------------- */
 
-/* goalloc's executable segment, [text_lo, text_hi): found from our own ELF program headers, as
- * preload/signal.c's find_text does. In the unit test, where the core is linked into the test
- * program, that is the whole program: the test sets a range of its own. */
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+/* goalloc's executable segment, [text_lo, text_hi) (ga_os_own_segments). In the unit test, where
+ * the core is linked into the test program, that is the whole program: the test sets a range of
+ * its own. */
 static _Atomic uintptr_t text_lo, text_hi;
 static _Atomic int text_known;
 
@@ -301,18 +309,8 @@ static void find_text(void)
 {
 	if (atomic_load_explicit(&text_known, memory_order_acquire))
 		return;
-	const ElfW(Ehdr) *eh = &__ehdr_start;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			bias = (uintptr_t)eh - ph[i].p_vaddr;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-			uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
-			lo = lo && lo < a ? lo : a;
-			hi = hi > b ? hi : b;
-		}
+	uintptr_t lo, hi;
+	ga_os_own_segments(PF_X, &lo, &hi);
 	gcsite_set_text_range_for_test(lo, hi);
 }
 
@@ -330,9 +328,32 @@ void gcsite_text_range(uintptr_t *lo, uintptr_t *hi)
 	*hi = atomic_load_explicit(&text_hi, memory_order_relaxed);
 }
 
+/* glibc's first backtrace() dlopens libgcc_s, which allocates. It cannot happen at start-up:
+ * goalloc's constructor runs before the C library's own (-z initfirst), and a dlopen then leaves
+ * the program without its environment. So the first capture makes that call, once the C library
+ * has set environ, with `capturing` set (the allocations it makes capture nothing); until then,
+ * and while another thread makes it, captures return 0. 0 none yet, 1 under way, 2 done. */
+static _Atomic int primed;
+
+static int prime(void)
+{
+	extern char **environ;
+	int expected = 0;
+	if (!environ || !atomic_compare_exchange_strong(&primed, &expected, 1))
+		return 0;
+	void *buf[4];
+	capturing = 1;
+	backtrace(buf, 4);
+	capturing = 0;
+	atomic_store_explicit(&primed, 2, memory_order_release);
+	return 1;
+}
+
 GA_NOINLINE uint32_t gcsite_capture(void)
 {
 	if (capturing)
+		return 0;
+	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime())
 		return 0;
 	capturing = 1;
 	atomic_signal_fence(memory_order_seq_cst);
@@ -843,13 +864,7 @@ void gcsite_print_suppressions(int fd)
 
 void gcsite_init(void)
 {
-	find_text();
-	/* glibc's first backtrace() dlopens libgcc_s, which allocates: a capture that allocation
-	 * would start returns 0 (capturing is set). */
-	void *buf[4];
-	capturing = 1;
-	backtrace(buf, 4);
-	capturing = 0;
+	find_text(); /* (backtrace() itself is first called by the first capture: prime) */
 	long long rate = ga_option(GA_OPT_PROFILE_RATE);
 	atomic_store_explicit(&sample_rate, rate >= 1 ? (uint64_t)rate : DEFAULT_RATE, memory_order_relaxed);
 	uint64_t seed;

@@ -11,8 +11,8 @@
  *
  * Describing frames (gcsite_format_frame, gcsite_suppressed) asks the dynamic loader (dladdr) and
  * reads modules' symbol tables from their files: the world must be running and the caller must
- * hold no goalloc lock. Nothing here calls malloc once gcsite_init has run (the first backtrace()
- * dlopens libgcc_s, which does: gcsite_init makes that call).
+ * hold no goalloc lock. Nothing here calls malloc but the first capture (the first backtrace()
+ * dlopens libgcc_s, which does; it waits until the C library has started: gcsite.c, prime).
  */
 #ifndef GA_GCSITE_H
 #define GA_GCSITE_H
@@ -21,9 +21,10 @@
 #define GCSITE_MAX_FRAMES 64         /* captured per stack, goalloc's own included */
 #define GCSITE_MAX_STACKS (1u << 20) /* distinct stacks the table holds; then gcsite_capture is 0 */
 
-/* Start-up in report mode: prime glibc's backtrace() (its first call dlopens libgcc_s, which
- * allocates), find goalloc's text, read GOALLOC_PROFILE_RATE and GOALLOC_SUPPRESSIONS. Call it
- * once, with no goalloc lock held, after options_init. */
+/* Start-up in report mode: find goalloc's text, read GOALLOC_PROFILE_RATE and
+ * GOALLOC_SUPPRESSIONS. Call it once, with no goalloc lock held, after options_init. (glibc's
+ * backtrace() is primed by the first capture, not here: goalloc's constructor runs before the C
+ * library's, when loading libgcc_s would leave the program without its environment.) */
 GA_HIDDEN void gcsite_init(void);
 
 /* Should this allocation of n bytes get a full stack? Go's MemProfileRate sampling: a per-thread

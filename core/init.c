@@ -49,8 +49,8 @@ void gc_fill_malloc_classes(size_t pad, int all_slow)
 		ga_malloc_sc[n] = all_slow ? 0 : GA_SPANCLASS(c, 0);
 	}
 	for (unsigned i = 0; i < sizeof ga_malloc_sc_medium; i++)
-		ga_malloc_sc_medium[i] = all_slow ? 0 : (uint8_t)(ga_size_to_class128[i] << 1);
-	ga_large_fast_max = all_slow ? 0 : PTRDIFF_MAX;
+		ga_malloc_sc_medium[i] = all_slow || pad ? 0 : (uint8_t)(ga_size_to_class128[i] << 1);
+	ga_large_fast_max = all_slow || pad ? 0 : PTRDIFF_MAX;
 }
 
 static void fill_malloc_classes(void)

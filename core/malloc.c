@@ -33,6 +33,7 @@ static void *large_alloc(size_t n, size_t align, uint8_t spanclass, int *zeroed,
 		return NULL;
 	}
 	size_t asked = n;
+	n += ga_size_pad; /* (the GC modes' padding: mgc.h) */
 	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages == 0)
 		npages = 1;
@@ -77,8 +78,11 @@ GA_NOINLINE void *malloc_small_slow(size_t n, uint8_t sc)
 {
 	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
 	ga_ensure_init();
-	if (!sc)
+	if (!sc) {
+		if (GA_UNLIKELY(n + ga_size_pad > GA_MAX_SMALL_SIZE)) /* (32 KiB, padded: mgc.h) */
+			return large_alloc(n, 0, 0, NULL, 0);
 		sc = ga_malloc_spanclass(n ? n : 1);
+	}
 	void *p = mcache_alloc(&ga_mcache, sc, n);
 	if (!p) {
 		errno = ENOMEM;
@@ -107,8 +111,8 @@ GA_NOINLINE void *malloc_medium(size_t n)
 {
 	if (n > GA_MAX_SMALL_SIZE) {
 		struct mcache *c = &ga_mcache;
-		/* (ga_large_fast_max: PTRDIFF_MAX, or 0 in the collector's report mode, where every
-		 * block takes the slow path that records it) */
+		/* (ga_large_fast_max: PTRDIFF_MAX, or 0 in the collector's modes, where every block
+		 * takes the slow path that pads it and, in report mode, records it) */
 		if (GA_UNLIKELY(n > ga_large_fast_max || c->busy))
 			return malloc_large(n);
 		mcache_fast_enter(c);
@@ -120,7 +124,7 @@ GA_NOINLINE void *malloc_medium(size_t n)
 		return (void *)s->base;
 	}
 	/* 1 KiB < n ≤ 32 KiB (ga_malloc took the rest): the 128-byte-step table, whose copy is all 0 in
-	 * the collector's report mode (malloc_small_slow then finds the class) */
+	 * the collector's modes (malloc_small_slow then finds the class of n + 1) */
 	uint8_t sc = ga_malloc_sc_medium[(n - GA_SMALL_SIZE_MAX + 127) >> 7];
 	void *p = next_free_fast(sc);
 	if (GA_UNLIKELY(!p))
@@ -132,7 +136,7 @@ GA_NOINLINE void *malloc_medium(size_t n)
 GA_NOINLINE void *malloc_zeroed(size_t n)
 {
 	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
-	if (n > GA_MAX_SMALL_SIZE) {
+	if (n + ga_size_pad > GA_MAX_SMALL_SIZE) {
 		int zeroed = 0;
 		void *p = large_alloc(n, 0, 0, &zeroed, 0);
 		if (p && !zeroed)
@@ -159,7 +163,7 @@ GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 		return ga_malloc(n);
 	if (align == 16)
 		return ga_malloc(n < 9 ? 9 : n);
-	if (n <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
+	if (n + ga_size_pad <= GA_MAX_SMALL_SIZE && align <= GA_PAGE_SIZE) {
 		ga_ensure_init();
 		unsigned c = GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n ? n : 1));
 		c = ga_aligned_class[__builtin_ctzll(align)][c];
@@ -172,7 +176,7 @@ GA_NOINLINE void *malloc_aligned_slow(size_t align, size_t n)
 GA_NOINLINE void *malloc_noscan(size_t n)
 {
 	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
-	if (n > GA_MAX_SMALL_SIZE)
+	if (n + ga_size_pad > GA_MAX_SMALL_SIZE)
 		return n > (size_t)PTRDIFF_MAX ? (errno = ENOMEM, NULL) : large_alloc(n, 0, 1, NULL, 0);
 	ga_ensure_init();
 	return malloc_small_slow(n, ga_malloc_spanclass(n ? n : 1) | 1);
@@ -298,8 +302,7 @@ size_t block_usable_size(void *p)
 		r = s->elemsize - off;
 	else
 		r = s->elemsize - (off - mspan_obj_index(s, (uintptr_t)p) * s->elemsize);
-	/* (the GC modes' padding, mgc.h: a block of a class under 1 KiB keeps its last byte free) */
-	return s->elemsize < 1024 && r > ga_size_pad ? r - ga_size_pad : r;
+	return r > ga_size_pad ? r - ga_size_pad : r; /* (the GC modes' padding byte is not the program's: mgc.h) */
 }
 
 /* ---- realloc ---------------------------------------------------------------------------- */
@@ -311,7 +314,7 @@ size_t block_usable_size(void *p)
  * when it halves) or grow into free pages that follow it. NULL if it has to move. */
 GA_NOINLINE static void *realloc_large_in_place(void *p, struct mspan *s, size_t n)
 {
-	uint64_t npages = (n + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
+	uint64_t npages = (n + ga_size_pad + GA_PAGE_SIZE - 1) >> GA_PAGE_SHIFT;
 	if (npages > UINT32_MAX)
 		return NULL;
 	if (npages <= s->npages && npages > s->npages / GA_REALLOC_SHRINK_DIV)
@@ -377,7 +380,7 @@ GA_NOINLINE static void *realloc_reentrant(void *p, size_t old, size_t n)
 GA_NOINLINE void *realloc_small_move(void *p, size_t old, size_t n)
 {
 	GC_NOTE_SITE(); /* (tail-called by the entry points: the program's call) */
-	void *q = n > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : ga_malloc(n);
+	void *q = n + ga_size_pad > GA_MAX_SMALL_SIZE ? large_alloc(n, 0, 0, NULL, 1) : ga_malloc(n);
 	if (!q)
 		return NULL;
 	memcpy(q, p, old < n ? old : n); /* (n < old: report mode moves every realloc, mgc.h) */
@@ -402,7 +405,7 @@ GA_NOINLINE void *realloc_block(void *p, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (mspan_is_large(s) && n > GA_MAX_SMALL_SIZE) {
+	if (mspan_is_large(s) && n + ga_size_pad > GA_MAX_SMALL_SIZE) {
 		void *q = realloc_large_in_place(p, s, n);
 		if (q) {
 			gc_note_alloc(q, n); /* (report mode: its new size and site) */

@@ -12,9 +12,11 @@ GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
  * ga_malloc_sc is all 0 (class 0 has no list, so every fast path misses and every block is
  * recorded: mgc.h), while this one stays the truth. In the GC modes both serve n + 1 bytes. */
 GA_HIDDEN extern uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
-/* ga_size_to_class128 << 1 (the scan span classes for 1 KiB < n ≤ 32 KiB), all 0 in report mode,
- * as ga_malloc_sc; and the largest request malloc_medium serves from a thread's cached large
- * spans: PTRDIFF_MAX, 0 in report mode. */
+/* ga_size_to_class128 << 1 (the scan span classes for 1 KiB < n ≤ 32 KiB), all 0 in the GC
+ * modes; and the largest request malloc_medium serves from a thread's cached large spans:
+ * PTRDIFF_MAX, 0 in the GC modes. In those modes every request over 1 KiB takes the slow path,
+ * which pads it by a byte (the fast paths' tables cannot: mgc.h). */
+GA_HIDDEN extern size_t ga_size_pad;
 GA_HIDDEN extern uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
 GA_HIDDEN extern size_t ga_large_fast_max;
 
@@ -34,11 +36,12 @@ GA_INLINE uint8_t ga_malloc_spanclass_medium(size_t n)
 	return (uint8_t)(ga_size_to_class128[(n - GA_SMALL_SIZE_MAX + 127) >> 7] << 1);
 }
 
-/* Span class for malloc(n), 0 < n ≤ 32768 (0 before start-up for n ≤ 1024). */
+/* Span class for malloc(n), 0 < n ≤ 32768 − ga_size_pad (0 before start-up for n ≤ 1024): of
+ * n + ga_size_pad bytes (ga_malloc_class has the padding in it). */
 GA_INLINE uint8_t ga_malloc_spanclass(size_t n)
 {
 	if (GA_LIKELY(n <= GA_SMALL_SIZE_MAX))
 		return ga_malloc_class[n];
-	return ga_malloc_spanclass_medium(n);
+	return ga_malloc_spanclass_medium(n + ga_size_pad);
 }
 #endif

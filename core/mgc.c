@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -172,17 +173,17 @@ static void set_trigger(uint64_t bytes)
 
 static void pace(const struct gc_cycle *cy, uint64_t freed_class_bytes)
 {
+	uint64_t live = cy->marked_bytes + (ga_gc_mode == GC_REPORT ? cy->garbage_bytes : 0);
+	gc.heap_live = live;
 	if (gc.gogc < 0) {
 		set_trigger(UINT64_MAX);
 		return;
 	}
-	uint64_t live = cy->marked_bytes + (ga_gc_mode == GC_REPORT ? cy->garbage_bytes : 0);
 	uint64_t goal = live + live / 100 * (uint64_t)gc.gogc;
 	if (goal < min_goal())
 		goal = min_goal();
 	uint64_t held = cy->heap_bytes - (freed_class_bytes < cy->heap_bytes ? freed_class_bytes : cy->heap_bytes);
 	uint64_t grown = held + live / 100 * (uint64_t)gc.gogc;
-	gc.heap_live = live;
 	set_trigger(goal > grown ? goal : grown);
 }
 
@@ -360,6 +361,25 @@ static int under_valgrind(void)
 #define __has_feature(x) 0
 #endif
 
+static int exit_checked;
+
+void gc_exit(void)
+{
+	if (ga_gc_mode != GC_REPORT || in_cycle || exit_checked)
+		return;
+	exit_checked = 1;
+	gc_cycle(0, 1);
+}
+
+/* The leak check at exit runs from an atexit handler, as LeakSanitizer's does: after the
+ * program's own exit handlers and C++ static destructors, before the dynamic loader's teardown
+ * (whose large frames would hold stale words of the heap where the check reads the stack).
+ * init.c's destructor is the fallback, for a process that never gets here. */
+static void exit_handler(void)
+{
+	gc_exit();
+}
+
 void gc_fill_malloc_classes(size_t pad, int all_slow);
 
 void gc_init(void)
@@ -397,6 +417,8 @@ void gc_init(void)
 	gc.last_cycle_ns = gc_nanotime();
 	set_trigger(gc.gogc < 0 ? UINT64_MAX : min_goal());
 	start_bg();
+	if (mode == GC_REPORT)
+		atexit(exit_handler);
 }
 
 void gc_fork_child(void)
@@ -412,9 +434,3 @@ void gc_fork_child(void)
 	start_bg();
 }
 
-void gc_exit(void)
-{
-	if (ga_gc_mode != GC_REPORT || in_cycle)
-		return;
-	gc_cycle(0, 1);
-}

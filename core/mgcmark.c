@@ -47,9 +47,15 @@ void *gc_mem_grow(void *old, size_t oldsz, size_t newsz)
 
 /* ---- The gray stack ------------------------------------------------------------------------ */
 
-/* Objects marked and not yet scanned: (address, bytes). It grows by doubling; when it cannot,
- * the object is left marked but unscanned and `overflowed` is set, and once the stack drains
- * every marked object is scanned again (mark_rescan), which marks nothing twice. */
+/* Objects marked and not yet scanned: (address | GRAY_CHECKED, span). An object is marked when a
+ * pointer to it is found, before its memory is read: whether it is a free slot (its free mark) is
+ * checked when it leaves the stack, through a short queue that prefetches it first (as bdwgc's
+ * and Go's mark loops do), so that the cache miss on each new object overlaps the scanning of
+ * others; a free one is unmarked then. GRAY_CHECKED: known to be allocated and counted already.
+ * The stack grows by doubling; when it cannot, the object is left marked but unscanned and
+ * `overflowed` is set, and once the stack drains every marked object is scanned again
+ * (rescan_span), which marks nothing twice. */
+#define GRAY_CHECKED ((uintptr_t)1)
 struct gray {
 	uintptr_t *v; /* pairs */
 	size_t n, cap; /* in pairs */
@@ -60,7 +66,7 @@ static struct gray gray;
 static uintptr_t heap_lo, heap_hi; /* every arena lies within [heap_lo, heap_hi) */
 static uint64_t marked_bytes, marked_objects;
 
-static void gray_push(uintptr_t obj, uintptr_t len)
+static void gray_push(uintptr_t obj, struct mspan *s)
 {
 	if (GA_UNLIKELY(gray.n == gray.cap)) {
 		size_t ncap = gray.cap ? gray.cap * 2 : 65536;
@@ -73,7 +79,7 @@ static void gray_push(uintptr_t obj, uintptr_t len)
 		gray.cap = ncap;
 	}
 	gray.v[2 * gray.n] = obj;
-	gray.v[2 * gray.n + 1] = len;
+	gray.v[2 * gray.n + 1] = (uintptr_t)s;
 	gray.n++;
 }
 
@@ -86,8 +92,6 @@ GA_INLINE int slot_is_free(const struct mspan *s, uintptr_t obj)
 	return mcache_tiny_looks_free((void *)obj);
 }
 
-static void mark_end(uintptr_t w);
-
 /* A small span the mheap has just handed to an mcentral, which is still writing the free mark
  * into its slots (mcentral.c, before it caches the span): every slot of it is free. */
 GA_INLINE int span_unborn(const struct mspan *s)
@@ -97,10 +101,8 @@ GA_INLINE int span_unborn(const struct mspan *s)
 
 /* The pointer test (Go: findObject + greyobject): if w points into an allocated block of the
  * heap (anywhere inside it: interior pointers count), mark the block and, unless it is noscan or
- * too small to hold a pointer, push it gray. A pointer to the very start of a block may also be
- * one past the end of the block before it: requests under 1 KiB are padded by a byte in the GC
- * modes (mgc.h), larger ones are not (their classes come from tables the fast paths share, and a
- * large block is a whole number of pages), so that block is marked too (mark_end). */
+ * too small to hold a pointer, push it gray. (A pointer one past the end of a block points into
+ * it: the GC modes pad every request by a byte, mgc.h.) */
 GA_INLINE void mark_word(uintptr_t w)
 {
 	if (w - heap_lo >= heap_hi - heap_lo)
@@ -118,37 +120,16 @@ GA_INLINE void mark_word(uintptr_t w)
 		idx = mspan_obj_index(s, w);
 		obj = s->objbase + idx * s->elemsize;
 	}
-	if (GA_UNLIKELY(w == obj) && (s->elemsize >= 1024 || obj == s->objbase)) /* (see mark_end) */
-		mark_end(w - 1);
 	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
 	if (*mw & bit)
 		return;
-	if (slot_is_free(s, obj))
-		return;
 	*mw |= bit;
-	marked_objects++;
-	marked_bytes += s->elemsize;
-	if (!GA_SPANCLASS_NOSCAN(s->spanclass) && s->elemsize >= 16)
-		gray_push(obj, s->elemsize);
+	gray_push(obj, s); /* (checked and counted as it leaves the stack: drain) */
 }
 
-/* w is the last byte of a block of 1 KiB or more, or of none: mark it as mark_word would. */
-GA_NOINLINE static void mark_end(uintptr_t w)
+GA_INLINE int scannable(const struct mspan *s)
 {
-	struct mspan *s = span_of(w);
-	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s) || w < s->objbase ||
-	    w >= s->limit || (!mspan_is_large(s) && s->elemsize < 1024))
-		return;
-	uintptr_t idx = mspan_is_large(s) ? 0 : mspan_obj_index(s, w);
-	uintptr_t obj = mspan_is_large(s) ? s->base : s->objbase + idx * s->elemsize;
-	uint64_t bit = 1ull << (idx % 64), *mw = &s->gcmarkBits[idx / 64];
-	if (*mw & bit || slot_is_free(s, obj))
-		return;
-	*mw |= bit;
-	marked_objects++;
-	marked_bytes += s->elemsize;
-	if (!GA_SPANCLASS_NOSCAN(s->spanclass))
-		gray_push(obj, s->elemsize);
+	return !GA_SPANCLASS_NOSCAN(s->spanclass) && s->elemsize >= 16;
 }
 
 static void scan_range(uintptr_t lo, uintptr_t hi)
@@ -158,12 +139,46 @@ static void scan_range(uintptr_t lo, uintptr_t hi)
 		mark_word(*p);
 }
 
+/* Scan the object of one gray entry, once it is known to be allocated (see struct gray). */
+GA_INLINE void blacken(uintptr_t e, struct mspan *s)
+{
+	uintptr_t obj = e & ~GRAY_CHECKED;
+	if (!(e & GRAY_CHECKED)) {
+		if (slot_is_free(s, obj)) {
+			uintptr_t idx = mspan_is_large(s) ? 0 : mspan_obj_index(s, obj);
+			s->gcmarkBits[idx / 64] &= ~(1ull << (idx % 64));
+			return;
+		}
+		marked_objects++;
+		marked_bytes += s->elemsize;
+	}
+	if (scannable(s))
+		scan_range(obj, obj + s->elemsize);
+}
+
+#define PREFETCH_QUEUE 8 /* a power of two */
+
 static void drain(void)
 {
-	while (gray.n) {
-		gray.n--;
-		uintptr_t obj = gray.v[2 * gray.n], len = gray.v[2 * gray.n + 1];
-		scan_range(obj, obj + len);
+	uintptr_t qe[PREFETCH_QUEUE];
+	struct mspan *qs[PREFETCH_QUEUE];
+	unsigned head = 0, n = 0;
+	for (;;) {
+		while (n < PREFETCH_QUEUE && gray.n) {
+			gray.n--;
+			uintptr_t e = gray.v[2 * gray.n];
+			unsigned k = (head + n++) % PREFETCH_QUEUE;
+			qe[k] = e;
+			qs[k] = (struct mspan *)gray.v[2 * gray.n + 1];
+			__builtin_prefetch((const void *)(e & ~GRAY_CHECKED));
+		}
+		if (!n)
+			return;
+		uintptr_t e = qe[head];
+		struct mspan *s = qs[head];
+		head = (head + 1) % PREFETCH_QUEUE;
+		n--;
+		blacken(e, s); /* (may push more: they queue behind the ones prefetched) */
 	}
 }
 
@@ -206,7 +221,7 @@ static void rescan_span(struct mspan *s, void *arg)
 		return;
 	for (unsigned i = 0; i < s->nelems; i++)
 		if (s->gcmarkBits[i / 64] >> (i % 64) & 1)
-			gray_push(s->objbase + (uintptr_t)i * s->elemsize, s->elemsize);
+			gray_push((s->objbase + (uintptr_t)i * s->elemsize) | GRAY_CHECKED, s);
 }
 
 static void drain_all(void)
@@ -296,24 +311,11 @@ static int add_ex(uintptr_t lo, uintptr_t hi)
 }
 
 /* goalloc's own writable segment (its .data and .bss: the arena index, the mcentrals). */
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
-
 static int exclude_own_data(void)
 {
-	const ElfW(Ehdr) *eh = &__ehdr_start;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-	uintptr_t bias = (uintptr_t)eh;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			bias = (uintptr_t)eh - ph[i].p_vaddr;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W)) {
-			uintptr_t lo = (bias + ph[i].p_vaddr) & ~(uintptr_t)4095;
-			uintptr_t hi = ga_align_up(bias + ph[i].p_vaddr + ph[i].p_memsz, 4096);
-			if (add_ex(lo, hi))
-				return -1;
-		}
-	return 0;
+	uintptr_t lo, hi;
+	ga_os_own_segments(PF_W, &lo, &hi);
+	return hi > lo ? add_ex(lo & ~(uintptr_t)4095, ga_align_up(hi, 4096)) : 0;
 }
 
 static void sort_ex(void)
@@ -362,13 +364,56 @@ static int build_exclusions(void)
 	return 0;
 }
 
+/* A word of a stack or of a thread's registers that points at the record of an in-use large
+ * span marks that span's block. A thread in the middle of allocating or freeing a large block
+ * holds its span record while the block's own address may be in no register any more (free()
+ * has checked it; the span is INUSE until the thread makes it CACHED or DEAD): without this the
+ * cycle would take the block for garbage and free it under the thread. Span records are 16-byte
+ * aligned in goalloc's metadata; a word is one only if the span it names is at that address. */
+static int in_metadata(uintptr_t w)
+{
+	size_t lo = 0, hi = roots.nex;
+	while (lo < hi) { /* (roots.ex is sorted by start and its ranges do not overlap) */
+		size_t mid = (lo + hi) / 2;
+		if (roots.ex[mid].hi <= w)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < roots.nex && roots.ex[lo].lo <= w && w + sizeof(struct mspan) <= roots.ex[lo].hi;
+}
+
+static void mark_record_word(uintptr_t w)
+{
+	if ((w & 15) || w - heap_lo < heap_hi - heap_lo || !in_metadata(w))
+		return;
+	const struct mspan *s = (const struct mspan *)w;
+	uintptr_t base = s->base;
+	if (span_of(base) == s && mspan_is_large(s) &&
+	    atomic_load_explicit(&s->state, memory_order_relaxed) == MSPAN_INUSE)
+		mark_word(base);
+}
+
+/* Set while the mapping being read holds a thread's stack (scan_maps). */
+static int reading_stack;
+
+static void scan_root(uintptr_t lo, uintptr_t hi)
+{
+	scan_range(lo, hi);
+	if (!reading_stack)
+		return;
+	lo = ga_align_up(lo, sizeof(uintptr_t));
+	for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)p + sizeof(uintptr_t) <= hi; p++)
+		mark_record_word(*p);
+}
+
 /* Scan [lo, hi) of a mapping, skipping pages neither present nor swapped. */
 static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 {
 	if (lo >= hi)
 		return;
 	if (roots.pagemap_fd < 0) {
-		scan_range(lo, hi);
+		scan_root(lo, hi);
 		*bytes += hi - lo;
 		return;
 	}
@@ -394,7 +439,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 			for (long i = 0; i < r; i++) {
 				uintptr_t a0 = v[i].start > lo ? v[i].start : lo, a1 = v[i].end < hi ? v[i].end : hi;
 				if (a0 < a1) {
-					scan_range(a0, a1);
+					scan_root(a0, a1);
 					*bytes += a1 - a0;
 				}
 			}
@@ -414,7 +459,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 		long r = syscall(SYS_pread64, roots.pagemap_fd, e, npg * 8, (off_t)(pg / 4096 * 8));
 		if (r <= 0) { /* cannot tell: read it all */
 			uintptr_t a0 = pg > lo ? pg : lo;
-			scan_range(a0, hi);
+			scan_root(a0, hi);
 			*bytes += hi - a0;
 			return;
 		}
@@ -426,7 +471,7 @@ static void scan_present(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 			a0 = a0 > lo ? a0 : lo;
 			a1 = a1 < hi ? a1 : hi;
 			if (a0 < a1) {
-				scan_range(a0, a1);
+				scan_root(a0, a1);
 				*bytes += a1 - a0;
 			}
 		}
@@ -546,7 +591,9 @@ static int scan_maps(const struct stw_world *w, uintptr_t self_sp, struct gc_cyc
 			continue;
 		uintptr_t from = stack_floor(&ss, lo, hi);
 		uint64_t b = 0;
+		reading_stack = from != lo;
 		scan_mapping(from, hi, &b);
+		reading_stack = 0;
 		if (from != lo)
 			cy->stack_bytes += b;
 		else
@@ -617,8 +664,7 @@ static uint64_t *garbage_bit(const struct gc_garbage *g, uint64_t *bit, struct m
 
 static void push_contents(struct mspan *s, uintptr_t obj)
 {
-	if (!GA_SPANCLASS_NOSCAN(s->spanclass) && s->elemsize >= 16)
-		gray_push(obj, s->elemsize);
+	gray_push(obj | GRAY_CHECKED, s);
 }
 
 /* Report mode: direct leaks are the garbage blocks no other garbage block reaches, indirect the
@@ -684,19 +730,20 @@ int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp)
 		return -1;
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct stw_thread *t = &w->threads[i];
-		for (unsigned r = 0; r < t->nregs; r++)
+		for (unsigned r = 0; r < t->nregs; r++) {
 			mark_word(t->regs[r]);
-		if (t->altstack_hi > t->altstack_lo) {
-			/* an alternate signal stack in the heap is read here; elsewhere it is a mapping */
-			if (t->altstack_lo - heap_lo < heap_hi - heap_lo)
-				scan_range(t->altstack_lo, t->altstack_hi);
+			mark_record_word(t->regs[r]);
 		}
+		/* An alternate signal stack in the heap is held by the kernel only: its block is marked
+		 * (and so read) here. Elsewhere it is a mapping, read as one. */
+		if (t->altstack_hi > t->altstack_lo && t->altstack_lo - heap_lo < heap_hi - heap_lo)
+			mark_word(t->altstack_lo);
 	}
 	/* The caller's own signal stack, when it is a heap block. */
 	stack_t ss;
 	if (!syscall(SYS_sigaltstack, NULL, &ss) && !(ss.ss_flags & SS_DISABLE) && ss.ss_size &&
 	    (uintptr_t)ss.ss_sp - heap_lo < heap_hi - heap_lo)
-		scan_range((uintptr_t)ss.ss_sp, (uintptr_t)ss.ss_sp + ss.ss_size);
+		mark_word((uintptr_t)ss.ss_sp);
 	uintptr_t ign[256];
 	unsigned nign = gc_ignored(ign, 256);
 	for (unsigned i = 0; i < nign; i++) {

@@ -14,6 +14,8 @@
  */
 #include "mgc.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,16 +46,33 @@ static unsigned pool_of(unsigned n)
 	return k;
 }
 
+/* The pool's lock is taken with signals blocked (site_lock_sig): a signal handler that interrupted
+ * the allocating thread here and left by longjmp would otherwise leave it held for good. */
+static void site_lock_sig(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	ga_lock(&site_lock);
+}
+
+static void site_unlock_sig(const sigset_t *old)
+{
+	ga_unlock(&site_lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 static struct gc_site *sites_alloc(unsigned n)
 {
 	unsigned k = pool_of(n);
 	if (k >= SITE_POOLS)
 		return NULL;
-	ga_lock(&site_lock);
+	sigset_t old;
+	site_lock_sig(&old);
 	struct gc_site *a = site_pool[k];
 	if (a)
 		site_pool[k] = *(struct gc_site **)a;
-	ga_unlock(&site_lock);
+	site_unlock_sig(&old);
 	size_t bytes = ((size_t)1 << k) * sizeof(struct gc_site);
 	if (a) {
 		memset(a, 0, bytes);
@@ -64,12 +83,12 @@ static struct gc_site *sites_alloc(unsigned n)
 	char *c = ga_os_alloc(chunk);
 	if (!c)
 		return NULL;
-	ga_lock(&site_lock);
+	site_lock_sig(&old);
 	for (size_t off = bytes; off + bytes <= chunk; off += bytes) {
 		*(struct gc_site **)(c + off) = site_pool[k];
 		site_pool[k] = (struct gc_site *)(c + off);
 	}
-	ga_unlock(&site_lock);
+	site_unlock_sig(&old);
 	return (struct gc_site *)c;
 }
 

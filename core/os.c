@@ -2,6 +2,9 @@
  * the caller's errno (free() keeps errno). */
 #include "os.h"
 
+#include <elf.h>
+#include <link.h>
+
 #include <errno.h>
 #include <sys/mman.h>
 
@@ -330,4 +333,24 @@ void ga_os_heap_advise(void *p, size_t n)
 		advise(b, e, MADV_HUGEPAGE);
 	}
 	errno = saved;
+}
+
+extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+
+void ga_os_own_segments(unsigned flags, uintptr_t *lo_out, uintptr_t *hi_out)
+{
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
+		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
+			bias = (uintptr_t)eh - ph[i].p_vaddr;
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & flags)) {
+			uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
+			lo = lo && lo < a ? lo : a;
+			hi = hi > b ? hi : b;
+		}
+	*lo_out = lo;
+	*hi_out = hi;
 }

@@ -12,6 +12,9 @@ GA_HIDDEN void *ga_os_map_aligned(size_t n, size_t align);
 /* Off-heap metadata: n bytes of zeroed read/write memory anywhere. */
 GA_HIDDEN void *ga_os_alloc(size_t n);
 GA_HIDDEN void ga_os_free(void *p, size_t n);
+/* The address range [*lo, *hi) that goalloc's own loaded segments with any of the ELF flags
+ * `flags` (PF_X: its code; PF_W: its data and bss) cover, from its program headers. */
+GA_HIDDEN void ga_os_own_segments(unsigned flags, uintptr_t *lo, uintptr_t *hi);
 /* The ranges ga_os_alloc handed out and ga_os_free did not take back: goalloc's metadata, which
  * the collector does not read as roots (span records point at their blocks). Copies up to max
  * of them, from the from-th on; returns how many. */

@@ -356,15 +356,15 @@ static void settle(struct slot *s, uint32_t q, int phase)
 	futex_wake(&acks, 1);
 }
 
-/* Seize and interrupt slot s's thread. 1 if it is to be waited for. */
-static int seize(struct slot *s, uint32_t q)
+/* Seize and interrupt slot s's thread; pt_waiting if it is to be waited for. */
+static void seize(struct slot *s, uint32_t q)
 {
 	int tid = s->tid;
 	long r = SYS4(ptrace, PTRACE_SEIZE, tid, 0, 0);
 	if (r < 0) {
 		s->err = (int)-r;
 		settle(s, q, r == -ESRCH ? PH_DEAD : PH_FAILED);
-		return 0;
+		return;
 	}
 	s->pt_attached = 1;
 	s->pt_sig = 0;
@@ -374,10 +374,9 @@ static int seize(struct slot *s, uint32_t q)
 		s->pt_attached = 0;
 		s->err = (int)-r;
 		settle(s, q, r == -ESRCH ? PH_DEAD : PH_FAILED);
-		return 0;
+		return;
 	}
 	s->pt_waiting = 1;
-	return 1;
 }
 
 /* Slot s's thread has stopped (status st from wait4): its registers. */
@@ -404,34 +403,30 @@ static void seized(struct slot *s, uint32_t q, int st)
 }
 
 /* Seize every thread handed to the tracer (slots in PTRACE), interrupting them all before waiting
- * for any: they stop in parallel, each as soon as the scheduler runs it. */
+ * for any: they stop in parallel, each as soon as the scheduler runs it. Each is then waited for
+ * by its tid (wait4 for any tracee walks all of them: quadratic in a process of many threads). */
 static void seize_all(uint32_t q)
 {
-	unsigned n = atomic_load_explicit(&nslots, memory_order_acquire), waiting = 0;
+	unsigned n = atomic_load_explicit(&nslots, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
 		struct slot *s = slot_at(i);
 		if (atomic_load_explicit(&s->state, memory_order_acquire) == SLOT(q, PH_PTRACE) && !s->pt_attached)
-			waiting += (unsigned)seize(s, q);
+			seize(s, q);
 	}
-	while (waiting) {
-		int st;
-		long r = sys6(SYS_wait4, -1, (long)&st, __WALL, 0, 0, 0);
-		if (r == -EINTR)
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = slot_at(i);
+		if (!s->pt_waiting)
 			continue;
-		for (unsigned i = 0; i < n; i++) {
-			struct slot *s = slot_at(i);
-			if (!s->pt_waiting || (r > 0 && s->tid != r))
-				continue;
-			s->pt_waiting = 0;
-			waiting--;
-			if (r > 0 && WIFSTOPPED(st)) {
-				seized(s, q, st);
-			} else { /* it exited (or, ECHILD, every one did) */
-				s->pt_attached = 0;
-				settle(s, q, PH_DEAD);
-			}
-			if (r > 0)
-				break;
+		int st;
+		long r;
+		while ((r = sys6(SYS_wait4, s->tid, (long)&st, __WALL, 0, 0, 0)) == -EINTR)
+			;
+		s->pt_waiting = 0;
+		if (r > 0 && WIFSTOPPED(st)) {
+			seized(s, q, st);
+		} else { /* it exited */
+			s->pt_attached = 0;
+			settle(s, q, PH_DEAD);
 		}
 	}
 }
@@ -893,8 +888,9 @@ static int add_thread(struct stopper *st, int tid)
 	struct task_status ts = {0, '?', 0, 0};
 	/* The status is read where it decides the way (auto), and for the main thread, which may be
 	 * a zombie for the rest of the process's life (it called pthread_exit): it never answers a
-	 * signal, and ptrace refuses it. */
-	if (st->sig == 0 || stop_mode == STOP_AUTO || tid == st->pid)
+	 * signal, and ptrace refuses it. (Another thread is a zombie only on its way out: ptrace's
+	 * refusal is checked against its status then, see check_failed.) */
+	if ((st->sig && stop_mode == STOP_AUTO) || tid == st->pid)
 		read_status(st, tid, &ts);
 	if (ts.gone || is_dead_state(ts.state)) {
 		atomic_store_explicit(&s->state, SLOT(st->q, PH_DEAD), memory_order_relaxed);

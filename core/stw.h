@@ -20,8 +20,8 @@
  * What the program can see: under the signal, poll, nanosleep, epoll_wait and select return EINTR
  * in the threads they interrupt (read on a pipe is restarted: SA_RESTART); the stop signal's
  * handler is goalloc's for good, though sigaction() reports the program's own. Under ptrace, an
- * extra task (not a thread of the process) during the stop, TracerPid in the threads' status, and
- * epoll_wait's EINTR. The program's own handler for the stop signal (preload/signal.c routes
+ * extra task (not a thread of the process) during the stop, TracerPid in the threads' status,
+ * epoll_wait's EINTR, and select's timeout stretched by the stop (make stw-measure shows both). The program's own handler for the stop signal (preload/signal.c routes
  * sigaction() here) is run for every signal that is not a stop request, as the kernel would run
  * it, except that: its SA_RESTART is not honoured (goalloc's handler has it, so calls it
  * interrupts are restarted where the kernel allows); a queued signal it sends itself with the stop

@@ -13,10 +13,10 @@
  * The program sees its own handler: queries return it, with SA_SIGINFO only if it asked for it,
  * and SIG_DFL / SIG_IGN are passed through untouched. The collector's stop signal is the
  * exception: its kernel action stays goalloc's stop handler (core/stw.c), which keeps the
- * program's action and passes it the signals that are not stop requests (ga_sig_forward). What is not covered: a handler installed
- * by a raw rt_sigaction system call, bypassing libc. Such a handler that allocates while it
- * interrupts a fast path can corrupt the thread's list, as it would with most allocators (POSIX
- * does not make malloc async-signal-safe at all).
+ * program's action and passes it the signals that are not stop requests (ga_sig_forward).
+ * What is not covered: a handler installed by a raw rt_sigaction system call, bypassing libc.
+ * Such a handler that allocates while it interrupts a fast path can corrupt the thread's list,
+ * as it would with most allocators (POSIX does not make malloc async-signal-safe at all).
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -28,6 +28,7 @@
 
 #include "ga.h"
 #include "mcache.h"
+#include "os.h"
 #include "stw.h"
 
 #if !defined(GA_SIGNALS_WRAPPED) || defined(GOALLOC_NO_LIBC_NAMES)
@@ -50,27 +51,16 @@ static _Atomic uint64_t sig_user[_NSIG];
  * SA_RESTART (glibc's rule, kept here because signal() is ours). */
 static _Atomic uint64_t sig_interrupt[(_NSIG + 63) / 64];
 
-/* goalloc's executable segment: [text_lo, text_hi). Found from our own ELF program headers the
- * first time a handler is installed, before the trampoline can run. */
-extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+/* goalloc's executable segment: [text_lo, text_hi), found (ga_os_own_segments) the first time a
+ * handler is installed, before the trampoline can run. */
 static uintptr_t text_lo, text_hi;
 
 static void find_text(void)
 {
 	if (__atomic_load_n(&text_hi, __ATOMIC_ACQUIRE))
 		return;
-	const ElfW(Ehdr) *eh = &__ehdr_start;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-	uintptr_t bias = (uintptr_t)eh, lo = 0, hi = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) /* the segment that maps the header (offset 0) */
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-			bias = (uintptr_t)eh - ph[i].p_vaddr;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-			uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
-			lo = lo && lo < a ? lo : a;
-			hi = hi > b ? hi : b;
-		}
+	uintptr_t lo, hi;
+	ga_os_own_segments(PF_X, &lo, &hi);
 	text_lo = lo;
 	__atomic_store_n(&text_hi, hi, __ATOMIC_RELEASE);
 }

@@ -5,9 +5,10 @@
  * GOALLOC_GC_STOP=signal the thread that blocks every signal makes the stop fail, naming it, and
  * every thread runs on; under auto and ptrace it is stopped; a thread that another process traces
  * makes auto fail with ptrace's refusal. Also: threads created while the stop is under way, 50
- * rounds back to back with 8 busy threads, a stale request after a failed stop, the program's own
- * handler for the stop signal (forwarded, masked, reset, ignored), a zombie main thread, fork, and
- * the choice of the stop signal (a child started with GOALLOC_GC_SIGNAL).
+ * rounds back to back with 8 busy threads, 600 threads at once, a stale request after a failed
+ * stop, the program's own handler for the stop signal (forwarded, masked, reset, ignored), a
+ * zombie main thread, fork, and the choice of the stop signal (a child started with
+ * GOALLOC_GC_SIGNAL).
  *
  * While threads are stopped the test calls nothing that may take a lock they hold (malloc,
  * stdio): results are printed after stw_start. Timeouts are generous: the test must pass on a
@@ -508,6 +509,60 @@ static void test_back_to_back(int mode, const char *name, int rounds)
 	   good ? (double)ns[good / 2] / 1e6 : 0.0);
 }
 
+/* ---- many threads: records past the first chunk of slots and the first size of the tid set ---- */
+
+#define MANY 600
+static int many_pipe[2];
+static _Atomic int many_tid[MANY];
+
+static void *many_main(void *arg)
+{
+	char c;
+	many_tid[(intptr_t)arg] = gettid_();
+	while (read(many_pipe[0], &c, 1) > 0)
+		;
+	return NULL;
+}
+
+static void test_many(int can_ptrace)
+{
+	static pthread_t t[MANY];
+	pthread_attr_t a;
+	int n = 0;
+	if (pipe(many_pipe) != 0)
+		abort();
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	for (; n < MANY; n++) {
+		many_tid[n] = 0;
+		if (pthread_create(&t[n], &a, many_main, (void *)(intptr_t)n) != 0)
+			break;
+	}
+	pthread_attr_destroy(&a);
+	for (int i = 0; i < n; i++)
+		WAIT_FOR(many_tid[i] != 0, 10000);
+	int skip = workers[BLOCKED].tid;
+	for (int mode = MODE_SIGNAL; mode <= MODE_AUTO; mode++) {
+		if (mode != MODE_SIGNAL && !can_ptrace)
+			continue;
+		struct stw_world w;
+		stw_set_for_test(mode, LONG_MS);
+		int r = stw_stop(&w, &skip, mode == MODE_SIGNAL), found = 0;
+		if (r == 0) {
+			for (int i = 0; i < n; i++)
+				found += find(&w, many_tid[i]) != NULL;
+			stw_start(&w);
+		}
+		ok(r == 0 && found == MANY, "%s: %d threads stopped, every one of the %d found (%.1f ms%s%s)",
+		   mode == MODE_SIGNAL ? "signal" : mode == MODE_PTRACE ? "ptrace" : "auto", r ? 0 : (int)w.n, found,
+		   (double)w.stop_ns / 1e6, r ? "; " : "", r ? w.why : "");
+	}
+	close(many_pipe[1]);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	close(many_pipe[0]);
+}
+
 /* ---- ptrace refused: another process traces the all-blocked thread ---------------------------- */
 
 static void test_ptrace_refused(void)
@@ -785,6 +840,7 @@ int main(int argc, char **argv)
 		test_relisting(MODE_AUTO, "auto");
 		test_relisting(MODE_PTRACE, "ptrace");
 	}
+	test_many(can_ptrace);
 	test_back_to_back(MODE_SIGNAL, "signal", 50);
 	if (can_ptrace) {
 		test_back_to_back(MODE_AUTO, "auto", 50);
