@@ -10,7 +10,8 @@
 # default). Three tests per run:
 #   stdout and exit status identical to the plain run's (test/programs/lib.sh gt_check_stdout);
 #   stderr identical (goalloc writes to the log, not to the program's stderr);
-#   the logs: no "goalloc: " message (fatal errors and warnings), no abandoned cycle, no incomplete
+#   the logs: no "goalloc: " message (fatal errors and warnings), no abandoned cycle (but under
+#   GOALLOC_GC_STOP=signal, where a program that blocks signals may cause them by design), no incomplete
 #   exit check, and for python3 and the C++ program a "gc 1 @" trace line. Leak reports in the log
 #   are expected (these programs leave blocks behind at exit) and are not checked.
 # A program that is not installed is skipped. About 60-90 s on two cores.
@@ -21,9 +22,9 @@ cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${GOALLOC_BUILD:-build}
 
-# ENV_BUG: under GOALLOC_GC=report the program's environ is NULL (test/gc/gcs_repro_getenv.c): the
+# ENV_BUG: under GOALLOC_GC=report the program's environ was NULL (test/gc/gcs_repro_getenv.c): the
 # gcc driver finds no PATH and cannot run cc1.
-ENV_BUG=1
+ENV_BUG=0
 # ALIGN_BUG: under GOALLOC_GC=collect aligned allocations come back misaligned
 # (test/gc/gcs_repro_align.c): cxx_threads counts its alignas(64) objects that are not.
 ALIGN_BUG=1
@@ -263,19 +264,24 @@ run_prog() {
 	GT_TODO=$(todo_reason "$prog" "$mode" stderr)
 	gt_check_stderr "same stderr (goalloc writes to GOALLOC_LOG)"
 	GT_TODO=$(todo_reason "$prog" "$mode" log)
-	check_logs "$prog" "$logdir"
+	check_logs "$prog" "$logdir" "$stop"
 	GT_TODO=
 }
 
 check_logs() {
-	local prog=$1 logdir=$2 desc="$GT_LABEL: log" logs problems=() ngc nlogs nabort gc1 lines
+	local prog=$1 logdir=$2 stop=$3 desc="$GT_LABEL: log" logs problems=() notes=() ngc nlogs nabort gc1 lines
 	logs=("$logdir"/log.*)
 	[ -e "${logs[0]}" ] || logs=()
 	nlogs=${#logs[@]}
 	lines=$(cat "${logs[@]}" "$GT_RES/preload.err" | grep -E '^goalloc: ' | head -3)
 	[ -n "$lines" ] && problems+=("goalloc messages in the log or on stderr: $lines")
 	nabort=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ aborted')
-	[ "$nabort" = 0 ] || problems+=("$nabort abandoned cycle(s): $(cat "${logs[@]}" | grep -m2 -E '^gc [0-9]+ aborted' | tr '\n' ' ')")
+	# (Under GOALLOC_GC_STOP=signal a program that blocks signals for a while — CPython does around
+	# vfork — makes cycles abandoned by design; under auto, the default, it is stopped with ptrace.)
+	if [ "$nabort" != 0 ]; then
+		lines="$nabort abandoned cycle(s): $(cat "${logs[@]}" | grep -m2 -E '^gc [0-9]+ aborted' | tr '\n' ' ')"
+		if [ "$stop" = signal ]; then notes+=("$lines"); else problems+=("$lines"); fi
+	fi
 	lines=$(cat "${logs[@]}" /dev/null | grep -m2 'leak check incomplete')
 	[ -n "$lines" ] && problems+=("incomplete exit check: $lines")
 	ngc=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ @')
@@ -285,6 +291,7 @@ check_logs() {
 	esac
 	if [ ${#problems[@]} = 0 ]; then
 		gt_pass "$desc: $nlogs log(s), $ngc cycles traced ($gc1 processes reached gc 1), no goalloc message"
+		[ ${#notes[@]} = 0 ] || gt_diag "${notes[@]}"
 		return 0
 	fi
 	gt_fail "$desc"

@@ -106,42 +106,47 @@ skip_reason() {
 }
 
 # Known collector bugs, by run: echo a reason to turn that test into a TODO.
-#   todo_reason MODE STOP SCENARIO PART(run|log)
-# LARGE_BUG: GOALLOC_GC=collect frees blocks over 32 KiB that the program still holds or has
-# freed itself, when another thread runs the cycle (test/gc/gcs_repro_large_race.c: "free():
-# double free detected" from the sweep or from the program's free). While it stands, the collect
-# runs of every scenario but loops allocate nothing over 32 KiB (MAXSIZE), so that they still test
-# what they are about, and collect/*/loops, which keeps its large blocks, is a TODO. Once it is
-# fixed: LARGE_BUG=0.
-LARGE_BUG=1
-# ENV_BUG: under GOALLOC_GC=report (and GOALLOC_GCTRACE=1 alone) the program's environ is NULL and
-# getenv() finds nothing (test/gc/gcs_repro_getenv.c): gc_init runs gcsite_init from goalloc's
-# -z initfirst constructor, and its priming backtrace() dlopens libgcc_s before libc has set
-# environ.
-ENV_BUG=1
+#   todo_reason MODE STOP SCENARIO PART(run|log|left)
+# Each names its reproducer in test/gc/; 1 while the bug stands, 0 once gc has the fix.
+# LARGE_BUG: GOALLOC_GC=collect freed blocks over 32 KiB that the program still held or had
+# freed itself, when another thread ran the cycle (gcs_repro_large_race.c: "free(): double free
+# detected" from the sweep or from the program's free). With 1, the collect runs of every scenario
+# but loops allocate nothing over 32 KiB (MAXSIZE), so that they still test what they are about,
+# and collect/*/loops, which keeps its large blocks, is a TODO. Gone in gc as merged at 7a9e6e8.
+LARGE_BUG=0
+# ENV_BUG: under GOALLOC_GC=report the program's environ was NULL (gcs_repro_getenv.c): gcsite_init
+# primed backtrace() from goalloc's -z initfirst constructor. Gone in gc as merged at 7a9e6e8.
+ENV_BUG=0
 # LONGJMP_BUG: in the GC modes a SIGALRM handler that siglongjmps out of a malloc loop that stays
 # on the fast paths ends the program ("a signal handler left goalloc by longjmp in the middle of
-# an allocation or free") or, under report, now and then leaves gcsite.c's table_lock held, and the
-# next cycle waits for it for ever (test/gc/gcs_repro_longjmp_sample.c); with GOALLOC_GC=off it
-# runs (test/api/t_attack_longjmp). Here report/*/longjmp hangs about one run in five.
+# an allocation or free"), where with GOALLOC_GC=off it runs (test/api/t_attack_longjmp); before
+# gc f0cced0 report mode could instead leave gcsite.c's table_lock held and hang the next cycle
+# (gcs_repro_longjmp_sample.c). Here report/*/longjmp fails now and then.
 LONGJMP_BUG=1
-# HELPER_BUG: under GOALLOC_GC_STOP=ptrace (and auto, once a thread blocks the stop signal) a
-# process that exits or dies while a cycle runs can leave goalloc's tracer task behind, asleep for
-# ever (test/gc/gcs_repro_ptrace_helper.c).
+# SITE_LOCK_BUG: under report with GOALLOC_GC_STOP=signal, cycles are abandoned whenever a thread
+# allocates during one: it waits for site_lock, which the collector holds, with every signal
+# blocked (gcs_repro_site_lock.c; since gc f0cced0).
+SITE_LOCK_BUG=1
+# HELPER_BUG: a process that exits or dies while a cycle uses ptrace (GOALLOC_GC_STOP=ptrace, or
+# auto once some thread blocks the stop signal for a moment) can leave goalloc's tracer task
+# behind, asleep for ever (gcs_repro_ptrace_helper.c).
 HELPER_BUG=1
 todo_reason() {
 	local mode=$1 stop=$2 sc=$3 part=$4
-	if [ "$part" = left ] && [ $HELPER_BUG = 1 ] &&
-		{ [ "$stop" = ptrace ] || { [ "$stop" = auto ] && [ "$sc" = blocked ]; }; }; then
-		echo "collector bug: goalloc's ptrace tracer task can outlive the process (gcs_repro_ptrace_helper.c)"
+	if [ "$part" = left ]; then
+		if [ $HELPER_BUG = 1 ] && [ "$stop" != signal ]; then
+			echo "collector bug: goalloc's ptrace tracer task can outlive the process (gcs_repro_ptrace_helper.c)"
+		fi
 	elif [ "$sc" = env ] && [ "$mode" = report ] && [ $ENV_BUG = 1 ]; then
 		echo "collector bug: environ is NULL under GOALLOC_GC=report (gcs_repro_getenv.c)"
 	elif [ "$mode" = report ] && [ "$sc" = longjmp ] && [ $LONGJMP_BUG = 1 ]; then
-		echo "collector bug: a handler's siglongjmp out of malloc can hang the next cycle (gcs_repro_longjmp_sample.c)"
+		echo "collector bug: a handler's siglongjmp out of malloc ends the program or hangs the next cycle (gcs_repro_longjmp_sample.c)"
+	elif [ "$mode" = report ] && [ "$stop" = signal ] && [ "$sc" != blocked ] && [ "$sc" != env ] &&
+		[ $SITE_LOCK_BUG = 1 ]; then
+		echo "collector bug: report + signal abandons cycles, a thread waits for site_lock with signals blocked (gcs_repro_site_lock.c)"
 	elif [ "$mode" = collect ] && [ "$sc" = loops ] && [ $LARGE_BUG = 1 ]; then
 		echo "collector bug: collect frees large blocks still in use (gcs_repro_large_race.c)"
 	fi
-	: "$stop"
 }
 maxsize() {
 	if [ "$1" = collect ] && [ "$2" != loops ] && [ $LARGE_BUG = 1 ]; then echo 32768; else echo 0; fi
