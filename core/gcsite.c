@@ -245,13 +245,10 @@ static uint32_t intern(const uintptr_t *pcs, unsigned n)
 	/* Signals are blocked while the lock is held: a handler that interrupted the insert and left
 	 * by longjmp would leave the lock held, and the next ga_lock_all (a cycle, a fork) would wait
 	 * for it forever. (Inserts are rare: one per new stack.) */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ga_lock(&table_lock);
+	sigset_t old;
+	ga_lock_nosignals(&table_lock, &old);
 	uint32_t id = insert_locked(h, pcs, n);
-	ga_unlock(&table_lock);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ga_unlock_nosignals(&table_lock, &old);
 	return id;
 }
 

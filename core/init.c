@@ -26,6 +26,7 @@ static _Atomic long init_tid;
 
 uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
 uint8_t ga_malloc_class[GA_SMALL_SIZE_MAX + 1];
+uint8_t ga_aligned_sc[GA_SMALL_SIZE_MAX + 1];
 uint8_t ga_malloc_sc_medium[(GA_MAX_SMALL_SIZE - GA_SMALL_SIZE_MAX) / 128 + 1];
 size_t ga_large_fast_max = PTRDIFF_MAX;
 
@@ -47,6 +48,7 @@ void gc_fill_malloc_classes(size_t pad, int all_slow)
 						    : GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass_medium(m));
 		ga_malloc_class[n] = GA_SPANCLASS(c, 0);
 		ga_malloc_sc[n] = all_slow ? 0 : GA_SPANCLASS(c, 0);
+		ga_aligned_sc[n] = all_slow || pad ? 0 : GA_SPANCLASS(c, 0);
 	}
 	for (unsigned i = 0; i < sizeof ga_malloc_sc_medium; i++)
 		ga_malloc_sc_medium[i] = all_slow || pad ? 0 : (uint8_t)(ga_size_to_class128[i] << 1);

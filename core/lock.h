@@ -11,6 +11,7 @@
 #ifndef GA_LOCK_H
 #define GA_LOCK_H
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "ga.h"
@@ -131,6 +132,36 @@ static inline void ga_unlock(ga_lock_t *l)
 	l->st.hold_cycles += __builtin_ia32_rdtsc() - l->st.t_acquired;
 #endif
 	pthread_mutex_unlock(&l->m);
+}
+
+/* Take l with every signal blocked, for a lock that a signal handler leaving by longjmp must not
+ * leave held (the collector's site locks: mgcsweep.c, gcsite.c). Signals are blocked only once
+ * the lock is had (a trylock): a thread that waits for it — while the collector holds it, say —
+ * can still take the collector's stop signal. *old receives the mask to restore. */
+static inline void ga_lock_nosignals(ga_lock_t *l, sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+#ifdef GA_DEBUG
+	ga_witness_acquire(l);
+#endif
+	for (;;) {
+		pthread_sigmask(SIG_BLOCK, &all, old);
+		if (pthread_mutex_trylock(&l->m) == 0)
+			break;
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+		pthread_mutex_lock(&l->m); /* (wait for it with signals deliverable) */
+		pthread_mutex_unlock(&l->m);
+	}
+#ifdef GA_DEBUG
+	ga_witness_acquired(l);
+#endif
+}
+
+static inline void ga_unlock_nosignals(ga_lock_t *l, const sigset_t *old)
+{
+	ga_unlock(l);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* In a forked child: the lock's holder may not exist any more; make it fresh. (The forking

@@ -164,8 +164,8 @@ GA_INLINE void *aligned_small_fast(size_t align, size_t n)
 	size_t r = ((n - 1) | (align - 1)) + 1; /* n rounded up to align; 0 for n == 0 */
 	uint8_t sc;
 	if (GA_LIKELY(r - 1 < GA_SMALL_SIZE_MAX))
-		sc = ga_malloc_sc[r];
-	else if (n - 1 >= GA_MAX_SMALL_SIZE || align > GA_PAGE_SIZE || ga_gc_mode == GC_REPORT) /* (n == 0 wraps) */
+		sc = ga_aligned_sc[r];
+	else if (n - 1 >= GA_MAX_SMALL_SIZE || align > GA_PAGE_SIZE || ga_size_pad) /* (n == 0 wraps) */
 		return NULL;
 	else
 		sc = GA_SPANCLASS(ga_aligned_class[__builtin_ctzll(align)][GA_SPANCLASS_SIZECLASS(ga_malloc_spanclass(n))], 0);

@@ -8,6 +8,10 @@
  * the size itself (1 KiB of table) rather than by (n + 7) / 8, which saves malloc two
  * instructions. */
 GA_HIDDEN extern uint8_t ga_malloc_sc[GA_SMALL_SIZE_MAX + 1];
+/* The same table for aligned_small_fast: unpadded, so that the class of a size rounded up to an
+ * alignment is a multiple of it (malloc.h); all 0 in the GC modes, whose padded requests take
+ * the slow path (ga_aligned_class then finds a class of the alignment). */
+GA_HIDDEN extern uint8_t ga_aligned_sc[GA_SMALL_SIZE_MAX + 1];
 /* The same table for the slow paths. The two are equal but in the collector's report mode, where
  * ga_malloc_sc is all 0 (class 0 has no list, so every fast path misses and every block is
  * recorded: mgc.h), while this one stays the truth. In the GC modes both serve n + 1 bytes. */

@@ -322,12 +322,17 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
+/* The thread starts with every signal blocked but the stop signal: the program's handlers never
+ * run on it, and a cycle that another thread runs stops it as any other (so it needs no special
+ * case, even before it has run at all). */
 static void start_bg(void)
 {
 	if (ga_option(GA_OPT_FORCEGC) <= 0)
 		return;
 	sigset_t all, old;
 	sigfillset(&all);
+	if (stw_signal())
+		sigdelset(&all, stw_signal());
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_t at;
 	pthread_attr_init(&at);

@@ -50,16 +50,12 @@ static unsigned pool_of(unsigned n)
  * the allocating thread here and left by longjmp would otherwise leave it held for good. */
 static void site_lock_sig(sigset_t *old)
 {
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-	ga_lock(&site_lock);
+	ga_lock_nosignals(&site_lock, old);
 }
 
 static void site_unlock_sig(const sigset_t *old)
 {
-	ga_unlock(&site_lock);
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	ga_unlock_nosignals(&site_lock, old);
 }
 
 static struct gc_site *sites_alloc(unsigned n)

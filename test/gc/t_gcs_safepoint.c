@@ -681,7 +681,7 @@ static void sc_threads(void)
 	while (atomic_load(&n_detached_done) < detached_started)
 		sleep_ms(1);
 	stop_all();
-	ok(atomic_load(&n_threads) >= 4 && detached_started >= 1,
+	ok(atomic_load(&n_threads) >= 4 && detached_started >= 1, /* (a loaded machine makes few) */
 	   "threads: %ld joined and %ld detached threads came and went during the cycles",
 	   atomic_load(&n_threads), detached_started);
 	common_checks(0);
