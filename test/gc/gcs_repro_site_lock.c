@@ -8,7 +8,7 @@
  *   LD_PRELOAD=build/libgoalloc.so GOALLOC_GC=report GOALLOC_GC_STOP=signal /tmp/site_lock
  * Expected: "0 of N cycles abandoned" (auto: 0 of 3128). Seen: "4 of 77 cycles abandoned". Under
  * GOALLOC_GC_STOP=auto the blocked thread is stopped with ptrace instead, and under collect no
- * sites are recorded: both pass. Not a test (nothing runs it): the reproducer that
+ * sites are recorded: both pass. Fixed at main b85c028. Not a test (nothing runs it): the reproducer that
  * t_gcs_safepoint.sh's SITE_LOCK_BUG names. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -44,17 +44,27 @@ static void *worker(void *a)
 		free(p[k]);
 	return a;
 }
+/* Sleep secs seconds by the clock: a stop signal interrupts nanosleep, and nanosleep(&ts, &ts)
+ * in a loop makes no progress while cycles run back to back (the time parked is not slept). */
+static void sleep_for(double secs)
+{
+	struct timespec t0, t, s = {0, 10 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		nanosleep(&s, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+}
+
 int main(void)
 {
 	pthread_t w, c;
-	struct timespec ts = {2, 0};
 	gc = (int (*)(void))dlsym(RTLD_DEFAULT, "goalloc_gc");
 	if (!gc)
 		return puts("goalloc_gc not found"), 2;
 	pthread_create(&w, NULL, worker, NULL);
 	pthread_create(&c, NULL, cycler, NULL);
-	while (nanosleep(&ts, &ts)) /* (the stop signal interrupts it) */
-		;
+	sleep_for(2);
 	atomic_store(&stop, 1);
 	pthread_join(w, NULL);
 	pthread_join(c, NULL);
