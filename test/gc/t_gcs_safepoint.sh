@@ -126,8 +126,8 @@ ENV_BUG=0
 LONGJMP_BUG=1
 # SITE_LOCK_BUG: under report with GOALLOC_GC_STOP=signal, cycles are abandoned whenever a thread
 # allocates during one: it waits for site_lock, which the collector holds, with every signal
-# blocked (gcs_repro_site_lock.c; since gc f0cced0).
-SITE_LOCK_BUG=1
+# blocked (gcs_repro_site_lock.c; since gc f0cced0). Fixed at main b85c028.
+SITE_LOCK_BUG=0
 # HELPER_BUG: a process that exits or dies while a cycle uses ptrace (GOALLOC_GC_STOP=ptrace, or
 # auto once some thread blocks the stop signal for a moment) can leave goalloc's tracer task
 # behind, asleep for ever (gcs_repro_ptrace_helper.c). The task keeps the process's file
