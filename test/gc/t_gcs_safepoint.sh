@@ -135,6 +135,12 @@ SITE_LOCK_BUG=0
 # "report mode's exit check has hung" of the exit scenario seen on main (these runs write to files,
 # and test 3 finds the task).
 HELPER_BUG=1
+# EXIT_HANG_BUG: report mode's exit check, run by exit() while three threads allocate and one
+# collects, now and then never ends (the watchdog fires after 45 s; seen under
+# GOALLOC_GC_STOP=signal beside three busy loops on two cores, and on main, 1 run in 4, where it
+# was made a TODO). Reproduce: t_gcs_safepoint exit report signal 700, in a loop, on a loaded
+# machine. Not yet understood.
+EXIT_HANG_BUG=1
 todo_reason() {
 	local mode=$1 stop=$2 sc=$3 part=$4
 	if [ "$part" = left ]; then
@@ -143,6 +149,8 @@ todo_reason() {
 		fi
 	elif [ "$sc" = env ] && [ "$mode" = report ] && [ $ENV_BUG = 1 ]; then
 		echo "collector bug: environ is NULL under GOALLOC_GC=report (gcs_repro_getenv.c)"
+	elif [ "$sc" = exit ] && [ "$mode" = report ] && [ $EXIT_HANG_BUG = 1 ]; then
+		echo "collector bug: report mode's exit check beside allocating and collecting threads has hung"
 	elif [ "$sc" = longjmp ] && [ $LONGJMP_BUG = 1 ]; then
 		echo "collector bug: a handler's siglongjmp out of malloc ends the program or hangs the next cycle (gcs_repro_longjmp_sample.c)"
 	elif [ "$mode" = report ] && [ "$stop" = signal ] && [ "$sc" != blocked ] && [ "$sc" != env ] &&
