@@ -173,3 +173,21 @@ void ga_warn(const char *fmt, ...)
 	buf[n++] = '\n';
 	ga_write_all(2, buf, n);
 }
+
+uint64_t ga_parse_hex(const char **sp)
+{
+	uint64_t v = 0;
+	const char *s = *sp;
+	for (;; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else
+			break;
+		v = v << 4 | d;
+	}
+	*sp = s;
+	return v;
+}

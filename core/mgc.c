@@ -310,7 +310,7 @@ void gc_get_stats(struct goalloc_gc_stats *out)
 static void *bg_main(void *arg)
 {
 	(void)arg;
-	gc.bg_tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&gc.bg_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	long period = (long)ga_option(GA_OPT_FORCEGC);
 	for (;;) {
 		struct timespec ts = {period, 0};
@@ -322,17 +322,15 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
-/* The thread starts with every signal blocked but the stop signal: the program's handlers never
- * run on it, and a cycle that another thread runs stops it as any other (so it needs no special
- * case, even before it has run at all). */
+/* The thread runs with every signal blocked (a signal sent to the process must never run a
+ * program's handler on it), so cycles skip it (gc_cycle): its tid is known before start_bg
+ * returns. */
 static void start_bg(void)
 {
 	if (ga_option(GA_OPT_FORCEGC) <= 0)
 		return;
 	sigset_t all, old;
 	sigfillset(&all);
-	if (stw_signal())
-		sigdelset(&all, stw_signal());
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_t at;
 	pthread_attr_init(&at);
@@ -345,8 +343,9 @@ static void start_bg(void)
 		gc.bg_pid = 0;
 	pthread_attr_destroy(&at);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	/* (its tid is known once it runs; a cycle before that cannot see it block signals: wait) */
-	for (int i = 0; i < 1000 && gc.bg_pid && !__atomic_load_n(&gc.bg_tid, __ATOMIC_ACQUIRE); i++)
+	/* (its tid is known once it runs: a cycle before that would find a thread that blocks every
+	 * signal and give up, so wait for it) */
+	while (gc.bg_pid && !__atomic_load_n(&gc.bg_tid, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
 

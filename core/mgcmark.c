@@ -496,24 +496,6 @@ static void scan_mapping(uintptr_t lo, uintptr_t hi, uint64_t *bytes)
 		scan_present(lo, hi, bytes);
 }
 
-static uintptr_t parse_hex(const char **sp)
-{
-	uintptr_t v = 0;
-	const char *s = *sp;
-	for (;; s++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else
-			break;
-		v = v << 4 | d;
-	}
-	*sp = s;
-	return v;
-}
-
 /* The stack pointers of the threads whose stacks are read from there up. */
 struct sp_set {
 	uintptr_t sp[64];
@@ -549,11 +531,11 @@ static int scan_maps(const struct stw_world *w, uintptr_t self_sp, struct gc_cyc
 	/* The buffer is parsed in place; the mappings it lists do not change while we read them. */
 	for (const char *s = roots.buf; *s;) {
 		const char *line = s;
-		uintptr_t lo = parse_hex(&s);
+		uintptr_t lo = (uintptr_t)ga_parse_hex(&s);
 		if (*s != '-')
 			break;
 		s++;
-		uintptr_t hi = parse_hex(&s);
+		uintptr_t hi = (uintptr_t)ga_parse_hex(&s);
 		char perms[4] = {0};
 		if (*s == ' ')
 			s++;

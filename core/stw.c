@@ -258,6 +258,14 @@ static int park(uint64_t v, const ucontext_t *uc)
 	return 1;
 }
 
+/* struct sigaction as the rt_sigaction system call takes it (not libc's layout). */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
 /* Signals whose default action is to do nothing. */
 static int default_ignores(int sig)
 {
@@ -269,12 +277,7 @@ static int default_ignores(int sig)
  * later stops, with the process) and the signal is raised again and let through. */
 static void die_by_default(int sig)
 {
-	struct {
-		void *handler;
-		unsigned long flags;
-		void *restorer;
-		uint64_t mask;
-	} dfl = {SIG_DFL, 0, NULL, 0};
+	struct kernel_sigaction dfl = {SIG_DFL, 0, NULL, 0};
 	SYS4(rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
 	SYS(tgkill, raw_getpid(), raw_gettid(), sig);
 	set_mask(SIG_UNBLOCK, sigbit(sig), NULL);
@@ -759,17 +762,7 @@ static void read_status(const struct stopper *st, int tid, struct task_status *t
 				for (; *v >= '0' && *v <= '9'; v++)
 					ts->traced_by = ts->traced_by * 10 + (*v - '0');
 			} else if (klen == 6 && !__builtin_memcmp(p, "SigBlk", 6)) {
-				uint64_t m = 0;
-				for (;; v++) {
-					unsigned d;
-					if (*v >= '0' && *v <= '9')
-						d = (unsigned)(*v - '0');
-					else if (*v >= 'a' && *v <= 'f')
-						d = (unsigned)(*v - 'a' + 10);
-					else
-						break;
-					m = m << 4 | d;
-				}
+				uint64_t m = ga_parse_hex(&v);
 				ts->blocked = st->sig && (m & sigbit(st->sig)) != 0;
 			}
 		}
@@ -1307,12 +1300,7 @@ int stw_stop(struct stw_world *w, const int *skip, unsigned nskip)
 	st.pid = raw_getpid();
 	st.sig = stop_mode == STOP_PTRACE ? 0 : atomic_load_explicit(&stop_sig, memory_order_relaxed);
 	if (st.sig) { /* a handler put in since by a raw rt_sigaction would take the requests */
-		struct {
-			void *handler;
-			unsigned long flags;
-			void *restorer;
-			uint64_t mask;
-		} k;
+		struct kernel_sigaction k;
 		if (SYS4(rt_sigaction, st.sig, NULL, &k, sizeof(uint64_t)) == 0 && k.handler != (void *)stop_handler) {
 			if (stop_mode == STOP_SIGNAL) {
 				set_why(&st, "threads cannot be stopped: the handler of signal %d is no longer goalloc's",

@@ -141,6 +141,11 @@ HELPER_BUG=1
 # was made a TODO). Reproduce: t_gcs_safepoint exit report signal 700, in a loop, on a loaded
 # machine. Not yet understood.
 EXIT_HANG_BUG=1
+# EXITING_THREAD_BUG: under GOALLOC_GC_STOP=signal alone, a thread on its way out blocks every
+# signal (glibc does, in pthread_exit): a cycle that meets one can be abandoned, and on a loaded
+# machine the threads and blocked scenarios' checks have come out otherwise than expected (main
+# cb4f5a2 made them TODO).
+EXITING_THREAD_BUG=1
 todo_reason() {
 	local mode=$1 stop=$2 sc=$3 part=$4
 	if [ "$part" = left ]; then
@@ -156,6 +161,8 @@ todo_reason() {
 	elif [ "$mode" = report ] && [ "$stop" = signal ] && [ "$sc" != blocked ] && [ "$sc" != env ] &&
 		[ $SITE_LOCK_BUG = 1 ]; then
 		echo "collector bug: report + signal abandons cycles, a thread waits for site_lock with signals blocked (gcs_repro_site_lock.c)"
+	elif [ "$stop" = signal ] && { [ "$sc" = threads ] || [ "$sc" = blocked ]; } && [ $EXITING_THREAD_BUG = 1 ]; then
+		echo "signal mode beside exiting or blocking threads on a loaded machine"
 	elif [ "$mode" = collect ] && [ "$sc" = loops ] && [ $LARGE_BUG = 1 ]; then
 		echo "collector bug: collect frees large blocks still in use (gcs_repro_large_race.c)"
 	fi
