@@ -1,17 +1,17 @@
-/* gcs_repro_longjmp_sample — in the GC modes a signal handler that leaves malloc by siglongjmp
- * ends the program, or hangs the next collection; with GOALLOC_GC=off it does not. A SIGALRM
- * handler fired every 100 us jumps out of a malloc/free loop 2000 times (the loop stays on the
- * fast paths: lists filled first, as test/api/t_attack_longjmp does, whose contract this is); then
- * goalloc_gc().
+/* gcs_repro_longjmp_sample — a signal handler that leaves malloc by siglongjmp. A SIGALRM handler
+ * fired every 100 us jumps out of a malloc/free loop 2000 times (lists filled first, as
+ * test/api/t_attack_longjmp does, whose contract this is); then goalloc_gc().
  *   cc -O1 test/gc/gcs_repro_longjmp_sample.c -o /tmp/lj_sample -ldl
  *   timeout -k 1 20 env LD_PRELOAD=build/libgoalloc.so GOALLOC_GC=report /tmp/lj_sample; echo $?
- * Expected (and seen with GOALLOC_GC=off, 6 runs of 6): "2000 jumps; goalloc_gc() = 0", status 0.
- * Seen with GOALLOC_GC=report, 12 runs: 8 "goalloc: a signal handler left goalloc by longjmp in the
- * middle of an allocation or free (a lock may be held)" (status 134), 3 hangs (status 137: the
- * process waits in ga_lock_all, from goalloc_gc(), for gcsite.c's table_lock, which a jump out of
- * a sampled allocation left held without goalloc noticing; the cycle blocks SIGTERM), 1 pass. With
- * GOALLOC_GC=collect: 3 of 6 status 134. (Report mode sends allocations through slow paths to
- * record their sites; both modes park stopped threads and run triggered cycles on slow paths.)
+ * Expected: "2000 jumps; goalloc_gc() = 0" (-1 with GOALLOC_GC=off), status 0. Seen: with
+ * GOALLOC_GC=off 2 runs of 8, report 3 of 4, collect 2 of 4 end with "goalloc: a signal handler left
+ * goalloc by longjmp in the middle of an allocation or free (a lock may be held)" (status 134): each
+ * jump leaks a block, the lists run dry, and the handler lands in a refill writing the free marks
+ * of a fresh span (mcentral_cache_span), a slow path goalloc refuses to be left by longjmp, in every
+ * mode. What was the collector's own: report mode's sampled stacks ran glibc's backtrace() with
+ * signals deliverable, and a jump out of it left the dynamic loader's lock held, so that the next
+ * report's dladdr waited for ever (t_gcs_safepoint's longjmp scenario hung 6 runs of 18 beside three
+ * busy loops); gone since captures block the program's signals.
  * Not a test (nothing runs it): the reproducer that t_gcs_safepoint.sh's LONGJMP_BUG names. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
