@@ -142,10 +142,12 @@ HELPER_BUG=0
 # for that lock in dladdr; the exit check waited for both. Triggered cycles no longer wait for one
 # under way, and the exit waits a bounded time (t_gcs_loader.sh).
 EXIT_HANG_BUG=0
-# EXITING_THREAD_BUG: under GOALLOC_GC_STOP=signal alone, a thread on its way out blocks every
-# signal (glibc does, in pthread_exit): a cycle that meets one can be abandoned, and on a loaded
-# machine the threads and blocked scenarios' checks have come out otherwise than expected (main
-# cb4f5a2 made them TODO).
+# EXITING_THREAD_BUG: under GOALLOC_GC_STOP=signal alone, a thread on its way in or out blocks
+# every signal (glibc does, in pthread_create and thread exit); a cycle that meets one backs off
+# and tries again until the stop timeout. Beside three busy loops on two cores the threads scenario
+# still had a cycle abandoned ("thread N could not be stopped within 1000 ms (it blocks signal
+# 23)") in 1 run of 10, so it stays a TODO there; blocked passed every loaded run (12 of 12) and is
+# a real test again.
 EXITING_THREAD_BUG=1
 # Did run_case's run (its directory $d) end by goalloc's message for a handler that left a slow
 # path by longjmp, and by nothing else?
@@ -172,8 +174,8 @@ todo_reason() {
 	elif [ "$mode" = report ] && [ "$stop" = signal ] && [ "$sc" != blocked ] && [ "$sc" != env ] &&
 		[ $SITE_LOCK_BUG = 1 ]; then
 		echo "collector bug: report + signal abandons cycles, a thread waits for site_lock with signals blocked (gcs_repro_site_lock.c)"
-	elif [ "$stop" = signal ] && { [ "$sc" = threads ] || [ "$sc" = blocked ]; } && [ $EXITING_THREAD_BUG = 1 ]; then
-		echo "signal mode beside exiting or blocking threads on a loaded machine"
+	elif [ "$stop" = signal ] && [ "$sc" = threads ] && [ $EXITING_THREAD_BUG = 1 ]; then
+		echo "signal mode beside threads that start and exit, on a loaded machine"
 	elif [ "$mode" = collect ] && [ "$sc" = loops ] && [ $LARGE_BUG = 1 ]; then
 		echo "collector bug: collect frees large blocks still in use (gcs_repro_large_race.c)"
 	fi
