@@ -7,10 +7,10 @@
  * the locks, then report or free the garbage (mgcsweep.c) and set the next goal.
  *
  * Triggers, as Go's: the heap reaching its goal (mheap's span allocation sets ga_gc_wanted;
- * the thread that allocated runs the cycle at the end of its slow path, with no lock held); a
- * forced cycle every GOALLOC_FORCEGC seconds from a background thread (started at start-up in
- * the GC modes with all signals blocked, and again in a forked child); goalloc_gc(); and in
- * report mode a last cycle at exit.
+ * the thread that allocated runs the cycle at the end of its slow path, with no lock held, unless
+ * one is under way); a forced cycle every GOALLOC_FORCEGC seconds from a background thread
+ * (started at start-up in the GC modes with all signals blocked, and again in a forked child);
+ * goalloc_gc(); and in report mode a last cycle at exit, after which no cycle starts.
  *
  * Pacer: live = bytes of the blocks marked (in report mode the unreachable blocks too: they are
  * kept); goal = live × (1 + GOGC/100), at least 4 MiB × GOGC/100. The heap is measured as bytes
