@@ -33,6 +33,7 @@
 #include "lock.h"
 #include "options.h"
 #include "os.h"
+#include "stw.h"
 
 /* ---- The sampler ------------------------------------------------------------------------------ */
 
@@ -358,21 +359,36 @@ static int prime(uintptr_t caller)
 	if (!environ || !atomic_compare_exchange_strong(&primed, &expected, 1))
 		return 0;
 	void *buf[4];
-	capturing = 1;
 	backtrace(buf, 4);
-	capturing = 0;
 	atomic_store_explicit(&primed, 2, memory_order_release);
 	return 1;
 }
 
+/* A capture runs with every signal blocked but the collector's stop signal: backtrace() takes the
+ * dynamic loader's lock and the unwinder's (dlopen in prime, dl_iterate_phdr), and a program's
+ * handler that left it by longjmp would leave them held — the next dlopen, or the next report's
+ * dladdr, would wait for ever — and would leave `capturing` or `primed` set, this thread's or every
+ * thread's stacks then never captured. The stop handler never leaves by longjmp; it stays
+ * deliverable because prime's dlopen allocates, and may wait for the locks a collector holds while
+ * it stops the world. */
 GA_NOINLINE uint32_t gcsite_capture(uintptr_t caller)
 {
 	if (capturing)
 		return 0;
-	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime(caller))
-		return 0;
+	sigset_t set, old;
+	sigfillset(&set);
+	int stop = stw_signal();
+	if (stop)
+		sigdelset(&set, stop);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
 	capturing = 1;
 	atomic_signal_fence(memory_order_seq_cst);
+	if (GA_UNLIKELY(atomic_load_explicit(&primed, memory_order_acquire) != 2) && !prime(caller)) {
+		atomic_signal_fence(memory_order_seq_cst);
+		capturing = 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
 	uintptr_t lo, hi;
 	gcsite_text_range(&lo, &hi);
 	void *buf[GCSITE_MAX_FRAMES];
@@ -382,10 +398,12 @@ GA_NOINLINE uint32_t gcsite_capture(uintptr_t caller)
 	int i = 1;
 	while (i < n && (uintptr_t)buf[i] - lo < hi - lo)
 		i++;
-	uint32_t id = intern((const uintptr_t *)(buf + i), n > i ? (unsigned)(n - i) : 0);
 	atomic_signal_fence(memory_order_seq_cst);
 	capturing = 0;
-	return id;
+	/* (the stack table's lock is waited for with signals deliverable: the collector holds it
+	 * while it stops the world) */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return gcsite_intern((const uintptr_t *)(buf + i), n > i ? (unsigned)(n - i) : 0);
 }
 
 /* ---- Describing a frame: modules and their symbol tables -------------------------------------- */

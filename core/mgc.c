@@ -7,10 +7,10 @@
  * the locks, then report or free the garbage (mgcsweep.c) and set the next goal.
  *
  * Triggers, as Go's: the heap reaching its goal (mheap's span allocation sets ga_gc_wanted;
- * the thread that allocated runs the cycle at the end of its slow path, with no lock held); a
- * forced cycle every GOALLOC_FORCEGC seconds from a background thread (started at start-up in
- * the GC modes with all signals blocked, and again in a forked child); goalloc_gc(); and in
- * report mode a last cycle at exit.
+ * the thread that allocated runs the cycle at the end of its slow path, with no lock held, unless
+ * one is under way); a forced cycle every GOALLOC_FORCEGC seconds from a background thread
+ * (started at start-up in the GC modes with all signals blocked, and again in a forked child);
+ * goalloc_gc(); and in report mode a last cycle at exit, after which no cycle starts.
  *
  * Pacer: live = bytes of the blocks marked (in report mode the unreachable blocks too: they are
  * kept); goal = live × (1 + GOGC/100), at least 4 MiB × GOGC/100. The heap is measured as bytes
@@ -49,6 +49,8 @@ __thread const void *ga_gc_site __attribute__((tls_model("initial-exec")));
 
 static ga_lock_t gc_lock = GA_LOCK_INIT(GA_RANK_COLLECTOR);
 static __thread int in_cycle __attribute__((tls_model("initial-exec")));
+/* The process has begun to exit (gc_exit): no cycle starts any more, but the exit check. */
+static _Atomic int exiting;
 
 static struct {
 	uint64_t start_ns;     /* process start, for the trace's @T */
@@ -191,6 +193,50 @@ static void pace(const struct gc_cycle *cy, uint64_t freed_class_bytes)
 
 static struct stw_world world;
 
+/* How a cycle waits for gc_lock, held by another thread's cycle. */
+enum {
+	TAKE_WAIT, /* goalloc_gc(): for as long as it takes */
+	TAKE_TRY,  /* a trigger, the background thread: not at all, the cycle under way serves */
+	TAKE_EXIT, /* the exit: at most EXIT_WAIT_MS beyond the stop timeout */
+};
+#define EXIT_WAIT_MS 10000
+
+/* Take gc_lock with every signal blocked (*old: the mask to restore); 0, or -1 if not taken. The
+ * signals are blocked only once the lock is had, as ga_lock_nosignals does: a thread that waits
+ * can take the stop signal of the cycle under way, and no signal handler can leave by longjmp a
+ * cycle that holds the lock. Triggered cycles never wait: a thread that allocates may hold a lock
+ * of the program's that the cycle under way needs (the dynamic loader's, which dlopen holds while
+ * it allocates and the report's dladdr takes). */
+static int take_gc_lock(int how, sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	uint64_t limit = gc_nanotime() + ((uint64_t)ga_option(GA_OPT_GC_STOP_TIMEOUT) + EXIT_WAIT_MS) * 1000000u;
+#ifdef GA_DEBUG
+	ga_witness_acquire(&gc_lock);
+#endif
+	for (;;) {
+		pthread_sigmask(SIG_BLOCK, &all, old);
+		if (pthread_mutex_trylock(&gc_lock.m) == 0)
+			break;
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+		if (how == TAKE_TRY)
+			return -1;
+		if (how == TAKE_EXIT) {
+			struct timespec ts = {(time_t)(limit / 1000000000u), (long)(limit % 1000000000u)};
+			if (pthread_mutex_clocklock(&gc_lock.m, CLOCK_MONOTONIC, &ts) != 0)
+				return -1;
+		} else {
+			pthread_mutex_lock(&gc_lock.m);
+		}
+		pthread_mutex_unlock(&gc_lock.m);
+	}
+#ifdef GA_DEBUG
+	ga_witness_acquired(&gc_lock);
+#endif
+	return 0;
+}
+
 GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 {
 	if (ga_gc_mode == GC_OFF)
@@ -199,16 +245,31 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	 * never collect. fork's child handler sets gc.pid; vfork runs no handler. */
 	if (getpid() != gc.pid)
 		return -1;
-	/* One cycle at a time. A thread that waits here for another's cycle must take that cycle's
-	 * stop signal: its own signals are blocked only once it holds the lock (a handler that runs
-	 * meanwhile and allocates sees in_cycle and leaves the collector alone). Then they are
-	 * blocked: a handler that allocated now would wait for the locks this thread is about to
-	 * hold. */
+	/* Once the process exits, only the exit check runs: a cycle under way when it calls exit_group
+	 * would die half way, its tracer task with it. */
+	if (!at_exit && atomic_load_explicit(&exiting, memory_order_acquire))
+		return -1;
+	/* One cycle at a time (take_gc_lock). While this thread waits, a handler that runs and
+	 * allocates sees in_cycle and leaves the collector alone. Once it holds the lock its signals
+	 * stay blocked until the lock is released: a handler that allocated would wait for the locks
+	 * this thread is about to hold, and one that left by longjmp would leave gc_lock held. */
 	in_cycle = 1;
-	ga_lock(&gc_lock);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	sigset_t old;
+	if (take_gc_lock(at_exit ? TAKE_EXIT : forced == 1 ? TAKE_WAIT : TAKE_TRY, &old) != 0) {
+		in_cycle = 0;
+		if (at_exit)
+			ga_dprintf(gc_log_fd(), "==%d==goalloc: leak check incomplete: the collection under way on "
+				   "another thread did not end within %lld ms\n", (int)getpid(),
+				   ga_option(GA_OPT_GC_STOP_TIMEOUT) + EXIT_WAIT_MS);
+		if (at_exit)
+			gc_sweep(NULL, 1);
+		return -1;
+	}
+	if (!at_exit && atomic_load_explicit(&exiting, memory_order_acquire)) {
+		ga_unlock_nosignals(&gc_lock, &old);
+		in_cycle = 0;
+		return -1;
+	}
 	atomic_store_explicit(&ga_gc_wanted, 0, memory_order_relaxed);
 	uint64_t t0 = gc_nanotime(), c0 = thread_cpu_ns();
 	struct gc_cycle cy;
@@ -228,7 +289,6 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	uint64_t t2 = gc_nanotime();
 	ga_unlock_all();
 	uint64_t t3 = gc_nanotime();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		/* (cy.why: the roots could not be read; world.why: a thread could not be stopped) */
 		const char *why = cy.why[0] ? cy.why : world.why[0] ? world.why : "unknown";
@@ -238,7 +298,7 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 			ga_dprintf(gc_log_fd(), "==%d==goalloc: leak check incomplete: %s\n", (int)getpid(), why);
 			gc_sweep(NULL, 1);
 		}
-		ga_unlock(&gc_lock);
+		ga_unlock_nosignals(&gc_lock, &old);
 		in_cycle = 0;
 		gc_garbage_give(cy.garbage, cy.garbage_cap);
 		return -1;
@@ -257,7 +317,7 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	gc.last_cycle_ns = gc_nanotime();
 	if (ga_option(GA_OPT_GCTRACE))
 		trace_cycle(&cy, forced, t0, t1 - t0, t2 - t1, t3 - t2, gc.heap_goal);
-	ga_unlock(&gc_lock);
+	ga_unlock_nosignals(&gc_lock, &old);
 	in_cycle = 0;
 	return 0;
 }
@@ -367,18 +427,29 @@ static int under_valgrind(void)
 
 static int exit_checked;
 
+/* The process exits: from now on no cycle starts but report mode's exit check, and the cycle
+ * another thread runs is waited for (at most EXIT_WAIT_MS beyond the stop timeout), so that
+ * exit_group never ends one half way. (A process that dies otherwise takes its cycle's tracer
+ * with it: stw.c.) */
 void gc_exit(void)
 {
-	if (ga_gc_mode != GC_REPORT || in_cycle || exit_checked)
+	if (ga_gc_mode == GC_OFF || in_cycle || getpid() != gc.pid)
 		return;
-	exit_checked = 1;
-	gc_cycle(0, 1);
+	atomic_store_explicit(&exiting, 1, memory_order_release);
+	if (ga_gc_mode == GC_REPORT && !exit_checked) {
+		exit_checked = 1;
+		gc_cycle(0, 1);
+		return;
+	}
+	sigset_t old;
+	if (take_gc_lock(TAKE_EXIT, &old) == 0)
+		ga_unlock_nosignals(&gc_lock, &old);
 }
 
-/* The leak check at exit runs from an atexit handler, as LeakSanitizer's does: after the
- * program's own exit handlers and C++ static destructors, before the dynamic loader's teardown
- * (whose large frames would hold stale words of the heap where the check reads the stack).
- * init.c's destructor is the fallback, for a process that never gets here. */
+/* The exit runs from an atexit handler, as LeakSanitizer's leak check does: after the program's
+ * own exit handlers and C++ static destructors, before the dynamic loader's teardown (whose large
+ * frames would hold stale words of the heap where the check reads the stack). init.c's destructor
+ * is the fallback, for a process that never gets here. */
 static void exit_handler(void)
 {
 	gc_exit();
@@ -421,8 +492,7 @@ void gc_init(void)
 	gc.last_cycle_ns = gc_nanotime();
 	set_trigger(gc.gogc < 0 ? UINT64_MAX : min_goal());
 	start_bg();
-	if (mode == GC_REPORT)
-		atexit(exit_handler);
+	atexit(exit_handler);
 }
 
 void gc_fork_child(void)

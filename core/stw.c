@@ -179,10 +179,13 @@ static uint32_t seq;         /* stopper: the last sequence number used */
 static _Atomic int stopping; /* a stw_stop is under way or its threads are stopped */
 
 /* The tracer: a task of its own thread group, alive from the first thread handed to it in a stop
- * until stw_start or the failure. */
+ * until stw_start or the failure, and never past the thread that started it (tracer_main). */
 static int tracer;                  /* its pid, 0 when there is none (stopper only) */
 static _Atomic uint32_t tracer_cmd; /* bumped for new work; TRACER_EXIT: detach all and exit */
 static _Atomic uint32_t tracer_seq; /* the stop it works for */
+static long tracer_ppid;            /* the process that started it (its getppid while that lives) */
+static long tracer_stopper;         /* the thread that started it */
+#define TRACER_CHECK_NS (100 * 1000000ull)
 #define TRACER_EXIT 0x80000000u
 #define TRACER_STACK (64 * 1024)
 static void *tracer_stack;
@@ -440,13 +443,28 @@ static void seize_all(uint32_t q)
 static int tracer_main(void *arg)
 {
 	(void)arg;
+	/* It dies with the thread that started it: a process that exits, is killed or execs during a
+	 * stop ends every thread of its group, the stopper among them, but not this task, which has a
+	 * thread group of its own (ptrace refuses tracees of the tracer's group) and shares the
+	 * process's memory and files: left alone it would sleep here for ever, holding the program's
+	 * pipes open. The kernel sends the signal whenever the parent thread exits; if the stopper has
+	 * already gone before the request, the parent is no longer a thread of the process. */
+	SYS(prctl, PR_SET_PDEATHSIG, SIGKILL, 0);
+	if (SYS(getppid, 0, 0, 0) != tracer_ppid)
+		SYS(exit, 0, 0, 0);
+	/* The kernel does not send it when the process lives on as another program (another thread
+	 * called execve, which ends the stopper): the tracer looks for the stopper itself whenever it
+	 * waits, and once it is gone detaches every thread (they would stay stopped for ever) and
+	 * exits. */
 	uint32_t done = 0;
 	for (;;) {
 		uint32_t c = atomic_load_explicit(&tracer_cmd, memory_order_acquire);
 		if (c & TRACER_EXIT)
 			break;
 		if (c == done) {
-			futex_wait(&tracer_cmd, c, 0);
+			futex_wait(&tracer_cmd, c, TRACER_CHECK_NS);
+			if (SYS(tgkill, tracer_ppid, tracer_stopper, 0) == -ESRCH)
+				break;
 			continue;
 		}
 		done = c;
@@ -499,6 +517,8 @@ static int tracer_start(uint32_t q)
 	uint64_t old;
 	atomic_store_explicit(&tracer_cmd, 0, memory_order_relaxed);
 	atomic_store_explicit(&tracer_seq, q, memory_order_relaxed);
+	tracer_ppid = raw_getpid();
+	tracer_stopper = raw_gettid();
 	set_mask(SIG_SETMASK, ~UINT64_C(0), &old);
 	long pid = raw_clone(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, (char *)tracer_stack + TRACER_STACK,
 			     tracer_main, NULL);

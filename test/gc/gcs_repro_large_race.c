@@ -6,7 +6,7 @@
  *   cc -O1 -pthread test/gc/gcs_repro_large_race.c -o /tmp/large_race -ldl
  *   LD_PRELOAD=build/libgoalloc.so GOALLOC_GC=collect /tmp/large_race
  * Passes with GOALLOC_GC=report, with GOALLOC_GC_VERIFY=1, with blocks <= 32 KiB, and when one
- * thread both allocates and calls goalloc_gc(). Not a test (nothing runs it): the reproducer that
+ * thread both allocates and calls goalloc_gc(). Fixed by main b85c028 (gc 20e2a9c). Not a test (nothing runs it): the reproducer that
  * t_gcs_safepoint.sh's LARGE_BUG names. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,17 +42,27 @@ static void *worker(void *a)
 		free(p[k]);
 	return a;
 }
+/* Sleep secs seconds by the clock: a stop signal interrupts nanosleep, and nanosleep(&ts, &ts)
+ * in a loop makes no progress while cycles run back to back (the time parked is not slept). */
+static void sleep_for(double secs)
+{
+	struct timespec t0, t, s = {0, 10 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		nanosleep(&s, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+}
+
 int main(void)
 {
 	pthread_t w, c;
-	struct timespec ts = {2, 0};
 	gc = (int (*)(void))dlsym(RTLD_DEFAULT, "goalloc_gc");
 	if (!gc)
 		return puts("goalloc_gc not found"), 2;
 	pthread_create(&w, NULL, worker, NULL);
 	pthread_create(&c, NULL, cycler, NULL);
-	while (nanosleep(&ts, &ts)) /* (the stop signal interrupts it) */
-		;
+	sleep_for(2);
 	atomic_store(&stop, 1);
 	pthread_join(w, NULL);
 	pthread_join(c, NULL);

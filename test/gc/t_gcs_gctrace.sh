@@ -112,7 +112,7 @@ main_log() {
 # GC modes are off.) Without it only Go's own lines are checked.
 ABSENT=
 if [ -x "$BIN" ]; then
-	env LD_PRELOAD="$LIB" GOALLOC_GC=report timeout 30 "$BIN" probe >"$WORK/probe" 2>&1
+	timeout -k 5 30 env LD_PRELOAD="$LIB" GOALLOC_GC=report "$BIN" probe >"$WORK/probe" 2>&1
 	[ $? = 2 ] && ABSENT="no collector in $LIB: $(head -1 "$WORK/probe")"
 fi
 
@@ -165,7 +165,7 @@ else
 	d=$WORK/forced
 	mkdir -p "$d"
 	timeout -k 5 60 env LD_PRELOAD="$LIB" GOALLOC_GC=report GOALLOC_GCTRACE=1 GOALLOC_LOG="$d/log.%p" \
-		GCS_MS=150 "$BIN" loops >"$d/out" 2>"$d/err" </dev/null
+		"$BIN" loops report auto 150 >"$d/out" 2>"$d/err" </dev/null
 	rc=$?
 	log=$(main_log "$d" "$(sed -n 's/^# pid //p' "$d/out")")
 	nforced=0
@@ -182,7 +182,7 @@ else
 	d=$WORK/aborted
 	mkdir -p "$d"
 	timeout -k 5 60 env LD_PRELOAD="$LIB" GOALLOC_GC=report GOALLOC_GC_STOP=signal GOALLOC_GC_STOP_TIMEOUT=100 \
-		GOALLOC_GCTRACE=1 GOALLOC_LOG="$d/log.%p" GCS_MS=150 "$BIN" blocked >"$d/out" 2>"$d/err" </dev/null
+		GOALLOC_GCTRACE=1 GOALLOC_LOG="$d/log.%p" "$BIN" blocked report signal 150 >"$d/out" 2>"$d/err" </dev/null
 	rc=$?
 	log=$(main_log "$d" "$(sed -n 's/^# pid //p' "$d/out")")
 	nabort=0

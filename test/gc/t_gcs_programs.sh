@@ -10,15 +10,44 @@
 # default). Three tests per run:
 #   stdout and exit status identical to the plain run's (test/programs/lib.sh gt_check_stdout);
 #   stderr identical (goalloc writes to the log, not to the program's stderr);
-#   the logs: no "goalloc: " message (fatal errors and warnings), no abandoned cycle, no incomplete
+#   the logs: no "goalloc: " message (fatal errors and warnings), no abandoned cycle (but under
+#   GOALLOC_GC_STOP=signal, where a program that blocks signals may cause them by design), no incomplete
 #   exit check, and for python3 and the C++ program a "gc 1 @" trace line. Leak reports in the log
 #   are expected (these programs leave blocks behind at exit) and are not checked.
 # A program that is not installed is skipped. About 60-90 s on two cores.
+# Known collector bugs turn the tests they fail into TAP TODO tests (todo_reason below).
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=test/programs/lib.sh
 . test/programs/lib.sh
 
 BUILD=${GOALLOC_BUILD:-build}
+
+# ENV_BUG: under GOALLOC_GC=report the program's environ was NULL (test/gc/gcs_repro_getenv.c): the
+# gcc driver finds no PATH and cannot run cc1.
+ENV_BUG=0
+# ALIGN_BUG: under GOALLOC_GC=collect aligned allocations come back misaligned
+# (test/gc/gcs_repro_align.c): cxx_threads counted its alignas(64) objects that were not. Fixed at
+# main b85c028.
+ALIGN_BUG=0
+# todo_reason PROG MODE PART : a reason when that test is expected to fail.
+todo_reason() {
+	case $1/$2/$3 in
+	gcc/report/stdout | gcc/report/stderr) [ $ENV_BUG = 1 ] && echo "collector bug: environ NULL under report (gcs_repro_getenv.c)" ;;
+	cxx/collect/stdout | cxx/collect/stderr) [ $ALIGN_BUG = 1 ] && echo "collector bug: misaligned aligned new under collect (gcs_repro_align.c)" ;;
+	esac
+	return 0
+}
+# lib.sh's gt_fail, with a TODO directive (not counted as a failure) while GT_TODO is set.
+GT_TODO=
+gt_fail() {
+	gt_n=$((gt_n + 1))
+	if [ -n "$GT_TODO" ]; then
+		echo "not ok $gt_n - $1 # TODO $GT_TODO"
+	else
+		gt_failed=$((gt_failed + 1))
+		echo "not ok $gt_n - $1"
+	fi
+}
 PY=/usr/bin/python3
 
 write_python() {
@@ -176,7 +205,7 @@ gt_plan $((NRUNS * 3 + 1))
 # May ptrace be used here? (t_gcs_safepoint's probe: one goalloc_gc() under GOALLOC_GC_STOP=ptrace.)
 PTRACE_SKIP=
 if [ -x "$BUILD/test/gc/t_gcs_safepoint" ]; then
-	out=$(env LD_PRELOAD="$GOALLOC_LIB" GOALLOC_GC=report GOALLOC_GC_STOP=ptrace timeout 30 \
+	out=$(timeout -k 5 30 env LD_PRELOAD="$GOALLOC_LIB" GOALLOC_GC=report GOALLOC_GC_STOP=ptrace \
 		"$BUILD/test/gc/t_gcs_safepoint" probe 2>&1)
 	rc=$?
 	if [ $rc != 0 ] && grep -qiE 'ptrace.*(refus|not permitted|EPERM|denied|unavailable|not available|not supported|cannot|disabled)' <<<"$out"; then
@@ -231,20 +260,29 @@ run_prog() {
 	bash) gt_run_pair "$label" write_shell -- "${env[@]}" bash run.sh ;;
 	cxx) gt_run_pair "$label" "" -- "${env[@]}" "$CXX_EXE" ;;
 	esac
+	GT_TODO=$(todo_reason "$prog" "$mode" stdout)
 	gt_check_stdout "same stdout and exit status"
+	GT_TODO=$(todo_reason "$prog" "$mode" stderr)
 	gt_check_stderr "same stderr (goalloc writes to GOALLOC_LOG)"
-	check_logs "$prog" "$logdir"
+	GT_TODO=$(todo_reason "$prog" "$mode" log)
+	check_logs "$prog" "$logdir" "$stop"
+	GT_TODO=
 }
 
 check_logs() {
-	local prog=$1 logdir=$2 desc="$GT_LABEL: log" logs problems=() ngc nlogs nabort gc1 lines
+	local prog=$1 logdir=$2 stop=$3 desc="$GT_LABEL: log" logs problems=() notes=() ngc nlogs nabort gc1 lines
 	logs=("$logdir"/log.*)
 	[ -e "${logs[0]}" ] || logs=()
 	nlogs=${#logs[@]}
 	lines=$(cat "${logs[@]}" "$GT_RES/preload.err" | grep -E '^goalloc: ' | head -3)
 	[ -n "$lines" ] && problems+=("goalloc messages in the log or on stderr: $lines")
 	nabort=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ aborted')
-	[ "$nabort" = 0 ] || problems+=("$nabort abandoned cycle(s): $(cat "${logs[@]}" | grep -m2 -E '^gc [0-9]+ aborted' | tr '\n' ' ')")
+	# (Under GOALLOC_GC_STOP=signal a program that blocks signals for a while — CPython does around
+	# vfork — makes cycles abandoned by design; under auto, the default, it is stopped with ptrace.)
+	if [ "$nabort" != 0 ]; then
+		lines="$nabort abandoned cycle(s): $(cat "${logs[@]}" | grep -m2 -E '^gc [0-9]+ aborted' | tr '\n' ' ')"
+		if [ "$stop" = signal ]; then notes+=("$lines"); else problems+=("$lines"); fi
+	fi
 	lines=$(cat "${logs[@]}" /dev/null | grep -m2 'leak check incomplete')
 	[ -n "$lines" ] && problems+=("incomplete exit check: $lines")
 	ngc=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ @')
@@ -254,6 +292,7 @@ check_logs() {
 	esac
 	if [ ${#problems[@]} = 0 ]; then
 		gt_pass "$desc: $nlogs log(s), $ngc cycles traced ($gc1 processes reached gc 1), no goalloc message"
+		[ ${#notes[@]} = 0 ] || gt_diag "${notes[@]}"
 		return 0
 	fi
 	gt_fail "$desc"

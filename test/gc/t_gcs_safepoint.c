@@ -19,14 +19,20 @@
  *   blocked   one thread with every signal blocked, allocating: under GOALLOC_GC_STOP=signal
  *             every goalloc_gc() returns -1 (the trace says why) and the process lives on;
  *             under ptrace and auto every cycle completes
+ *   env       getenv() sees the environment (GCS_ENVCHECK=yes, set by the .sh): the collector's
+ *             start-up runs before libc's, and must leave environ alone
  *   probe     no TAP: one goalloc_gc() beside one other thread; exit 0 if it completed, 2 if the
  *             collector is off, 3 if the cycle failed (the .sh asks which stop mechanisms work)
  *
- * Output: TAP, and "# pid N" / "# blocked-tid N" lines the .sh reads. GCS_MS sets the length of
- * the busy part of a scenario (ms, default 700). goalloc_gc and goalloc_gc_stats are looked up
- * with dlsym: the program runs with goalloc preloaded, not linked against it.
+ * Usage: t_gcs_safepoint SCENARIO [MODE STOP [MS [MAXSIZE]]]: MODE and STOP repeat GOALLOC_GC and
+ * GOALLOC_GC_STOP (given on the command line so that the checks do not depend on getenv, which
+ * the env scenario tests), MS the length of the busy part (default 700 ms), MAXSIZE the largest
+ * block the scenario allocates (default 2 MiB). Output: TAP, and "# pid N" / "# blocked-tid N"
+ * lines the .sh reads. goalloc_gc and goalloc_gc_stats are looked up with dlsym: the program runs
+ * with goalloc preloaded, not linked against it.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -56,6 +62,7 @@ static int (*gc_stats)(struct goalloc_gc_stats *);
 
 static const char *scenario = "?";
 static long run_ms = 700;
+static size_t max_size = 2u << 20; /* (every size below is capped to it) */
 static int want_mode;        /* 1 report, 2 collect (from GOALLOC_GC) */
 static int stop_by_signal;   /* GOALLOC_GC_STOP=signal */
 
@@ -169,17 +176,22 @@ struct slots {
 	uint64_t seed[NSLOT];
 };
 
+static size_t cap(size_t n)
+{
+	return n < max_size ? n : max_size;
+}
+
 /* Mostly small, some up to the largest size class, some large spans, a few of 1-2 MiB. */
 static size_t pick_size(uint64_t r)
 {
 	unsigned k = (unsigned)(r & 63);
 	if (k < 36)
-		return 1 + (size_t)(r >> 8) % 512;
+		return cap(1 + (size_t)(r >> 8) % 512);
 	if (k < 54)
-		return 513 + (size_t)(r >> 8) % (32768 - 512);
+		return cap(513 + (size_t)(r >> 8) % (32768 - 512));
 	if (k < 63)
-		return 32769 + (size_t)(r >> 8) % (256u << 10);
-	return (1u << 20) + (size_t)(r >> 8) % (1u << 20);
+		return cap(32769 + (size_t)(r >> 8) % (256u << 10));
+	return cap((1u << 20) + (size_t)(r >> 8) % (1u << 20));
 }
 
 static void slot_check(struct slots *s, unsigned k, const char *what)
@@ -228,7 +240,7 @@ static void slot_op(struct slots *s, unsigned k, uint64_t *rng)
 		break;
 	}
 	case 1: { /* realloc: the prefix is kept, then the whole block refilled */
-		size_t n = (r >> 12) & 1 ? pick_size(xs(rng)) : s->n[k] + (size_t)(r >> 20) % 200;
+		size_t n = (r >> 12) & 1 ? pick_size(xs(rng)) : cap(s->n[k] + (size_t)(r >> 20) % 200);
 		size_t keep = n < s->n[k] ? n : s->n[k], at;
 		unsigned char *q = launder(realloc(s->p[k], n));
 		if (!q) {
@@ -384,7 +396,7 @@ static void on_alarm_alloc(int sig)
 	static const size_t sz[] = {8, 24, 100, 256, 1000, 4000, 20000, 40000, 200000};
 	int saved = errno;
 	unsigned r = hruns_t++, k = r & 7;
-	size_t n = sz[r % (sizeof sz / sizeof sz[0])];
+	size_t n = cap(sz[r % (sizeof sz / sizeof sz[0])]);
 	unsigned char *p, *q;
 	(void)sig;
 
@@ -449,7 +461,7 @@ static void sc_sigalloc(void)
  * and one malloc per class in turn), as test/api/t_attack_longjmp does: leaving a slow path by
  * longjmp ends the program by design. What is new here is the collector: stop requests and
  * parking land in the middle of all this. */
-#define JUMPS_PER_THREAD 300
+#define JUMPS_PER_THREAD 600
 static __thread sigjmp_buf tjb;
 static __thread volatile sig_atomic_t tarmed;
 static __thread unsigned char *volatile jkeep[64];
@@ -578,7 +590,7 @@ static void sc_longjmp(void)
 	start(jumper, 1);
 	start(jumper, 2);
 	start(cycler, 0);
-	set_itimer(1000);
+	set_itimer(200); /* 5 kHz, as test/api/t_attack_longjmp */
 	sleep_ms(run_ms);
 	atomic_store(&stop_flag, 1);
 	for (i = 0; i < ntids; i++) {
@@ -606,7 +618,7 @@ static void *shortlived(void *arg)
 	size_t n[16];
 	int i;
 	for (i = 0; i < 16; i++) {
-		n[i] = 1 + (size_t)(xs(&rng) % 70000);
+		n[i] = cap(1 + (size_t)(xs(&rng) % 70000));
 		b[i] = launder(malloc(n[i]));
 		if (!b[i]) {
 			atomic_fetch_add(&n_null, 1);
@@ -628,6 +640,21 @@ static void *shortlived(void *arg)
 	return b[0];
 }
 
+/* Threads of the process now (the entries of /proc/self/task). */
+static int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void *detached(void *arg)
 {
 	free(shortlived(arg));
@@ -640,6 +667,7 @@ static void sc_threads(void)
 	uint64_t end, seed = 1;
 	long detached_started = 0;
 	pthread_attr_t det;
+	int tasks0 = count_tasks(), tasks = 0, waited;
 
 	pthread_attr_init(&det);
 	pthread_attr_setdetachstate(&det, PTHREAD_CREATE_DETACHED);
@@ -670,6 +698,14 @@ static void sc_threads(void)
 	while (atomic_load(&n_detached_done) < detached_started)
 		sleep_ms(1);
 	stop_all();
+	/* A detached thread that has counted itself done still has its exit to run, with every signal
+	 * blocked (glibc), and on a loaded machine that can outlast a stop: wait for the threads to be
+	 * gone, so that the exit check does not meet one (under GOALLOC_GC_STOP=signal it could not
+	 * complete, as designed). */
+	for (waited = 0; waited < 5000 && (tasks = count_tasks()) > tasks0; waited++)
+		sleep_ms(1);
+	if (tasks > tasks0)
+		diag("threads: %d threads still there after 5 s (%d before the scenario)", tasks, tasks0);
 	ok(atomic_load(&n_threads) >= 4 && detached_started >= 1, /* (a loaded machine makes few) */
 	   "threads: %ld joined and %ld detached threads came and went during the cycles",
 	   atomic_load(&n_threads), detached_started);
@@ -753,7 +789,7 @@ static void sc_fork(void)
 		round++;
 	}
 	stop_all();
-	ok(round >= 5 && bad == 0, "fork: %u children allocated, collected, checked and exited 0 (%u did not)",
+	ok(round >= 2 && bad == 0, "fork: %u children allocated, collected, checked and exited 0 (%u did not)",
 	   round, bad);
 	common_checks(0);
 }
@@ -802,7 +838,7 @@ static void sc_spawn(int use_vfork)
 		round++;
 	}
 	stop_all();
-	ok(round >= 5 && bad == 0, "%s: /bin/true started %u times during the cycles, all exited 0 (%u did not)",
+	ok(round >= 2 && bad == 0, "%s: /bin/true started %u times during the cycles, all exited 0 (%u did not)",
 	   what, round, bad);
 	common_checks(0);
 }
@@ -833,6 +869,9 @@ static void sc_exit(void)
 	scrub_stack();
 	start_workers(3);
 	sleep_ms(run_ms / 2);
+	/* (a loaded machine may not have finished a cycle yet: exit while one is under way) */
+	for (int waited = 0; waited < 1000 && atomic_load(&n_gc_ok) + atomic_load(&n_gc_fail) == 0; waited++)
+		sleep_ms(10);
 	ok(atomic_load(&n_corrupt) == 0 && atomic_load(&n_bad_calloc) == 0,
 	   "exit: no block changed before exit (%ld overwritten)", atomic_load(&n_corrupt));
 	ok(atomic_load(&n_gc_ok) >= 1 && atomic_load(&n_gc_fail) == 0,
@@ -921,6 +960,15 @@ static void sc_blocked(void)
 	/* main returns: exit while the blocked thread is alive. */
 }
 
+/* env: what libc's getenv and environ show. */
+static void sc_env(void)
+{
+	const char *e = getenv("GCS_ENVCHECK"), *home = getenv("PATH");
+	ok(environ && e && !strcmp(e, "yes") && home,
+	   "env: getenv() sees the environment (environ %p, GCS_ENVCHECK=%s, PATH %s)", (void *)environ,
+	   e ? e : "(null)", home ? "set" : "(null)");
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -976,17 +1024,21 @@ int main(int argc, char **argv)
 	struct goalloc_gc_stats st;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s loops|sigalloc|longjmp|threads|fork|vfork|spawn|exit|blocked|probe\n",
+		fprintf(stderr,
+			"usage: %s loops|sigalloc|longjmp|threads|fork|vfork|spawn|exit|blocked|env|probe "
+			"[MODE STOP [MS [MAXSIZE]]]\n",
 			argv[0]);
 		return 64;
 	}
 	scenario = argv[1];
-	if ((e = getenv("GCS_MS")) && atol(e) > 0)
-		run_ms = atol(e);
-	e = getenv("GOALLOC_GC");
+	e = argc > 2 ? argv[2] : getenv("GOALLOC_GC");
 	want_mode = e && !strcmp(e, "collect") ? 2 : 1;
-	e = getenv("GOALLOC_GC_STOP");
+	e = argc > 3 ? argv[3] : getenv("GOALLOC_GC_STOP");
 	stop_by_signal = e && !strcmp(e, "signal");
+	if (argc > 4 && atol(argv[4]) > 0)
+		run_ms = atol(argv[4]);
+	if (argc > 5 && atol(argv[5]) > 0)
+		max_size = (size_t)atol(argv[5]);
 	gc_now = (int (*)(void))dlsym(RTLD_DEFAULT, "goalloc_gc");
 	gc_stats = (int (*)(struct goalloc_gc_stats *))dlsym(RTLD_DEFAULT, "goalloc_gc_stats");
 	if (!strcmp(scenario, "probe")) {
@@ -1024,6 +1076,8 @@ int main(int argc, char **argv)
 		sc_exit();
 	else if (!strcmp(scenario, "blocked"))
 		sc_blocked();
+	else if (!strcmp(scenario, "env"))
+		sc_env();
 	else {
 		fprintf(stderr, "unknown scenario %s\n", scenario);
 		return 64;

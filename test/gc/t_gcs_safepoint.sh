@@ -2,16 +2,20 @@
 # t_gcs_safepoint.sh — the collector's safe points: runs each scenario of t_gcs_safepoint (see
 # the comment at the top of t_gcs_safepoint.c) under GOALLOC_GC=collect and report, each under
 # GOALLOC_GC_STOP=signal, ptrace and auto, with GOALLOC_GCTRACE=1 and the trace and reports in
-# GOALLOC_LOG=<run dir>/log.%p. Two TAP tests per run:
+# GOALLOC_LOG=<run dir>/log.%p. Three TAP tests per run:
 #   1. the program exits 0 (no crash, no hang: 60 s timeout) and every check it makes passes
 #      (fill patterns of live blocks, cycles completed, allocations served, goalloc_gc_stats);
 #   2. its log and stderr: no fatal "goalloc:" message, cycles traced ("gc N @" lines), no
 #      abandoned cycle where every thread can be stopped; blocked + signal: the "gc N aborted:"
 #      line names the blocked thread, and in report mode the exit check says "leak check
-#      incomplete"; exit + report: the exit check ran to its SUMMARY line.
+#      incomplete"; exit + report: the exit check ran to its SUMMARY line;
+#   3. no process of the run is left once it has ended (the run directory is on the program's
+#      command line, which its forked children and goalloc's cloned tracer task share).
+# First, once per mode, the "env" scenario: the program's getenv() sees its environment.
 # The ptrace runs are skipped when the machine refuses ptrace (probed first: one goalloc_gc()
 # under GOALLOC_GC_STOP=ptrace). GCS_MS (default 700) sets each scenario's busy time; the whole
-# file takes about 45 s on two cores. GOALLOC_TEST_KEEP=1 keeps the run directories.
+# file takes about 45-75 s on two cores. GOALLOC_TEST_KEEP=1 keeps the run directories.
+# Known collector bugs turn the tests they fail into TAP TODO tests: see todo_reason below.
 cd "$(dirname "$0")/../.." || exit 1
 set -u
 
@@ -79,7 +83,7 @@ if [ "${CAN[auto]}" = 2 ] && [ "${CAN[signal]}" = 2 ]; then
 	exit 0
 fi
 
-echo "1..$((${#MODES[@]} * ${#STOPS[@]} * ${#SCENARIOS[@]} * 2))"
+echo "1..$((${#MODES[@]} * ${#STOPS[@]} * ${#SCENARIOS[@]} * 3 + ${#MODES[@]}))"
 for stop in "${STOPS[@]}"; do
 	echo "# probe GOALLOC_GC_STOP=$stop: exit ${CAN[$stop]}: ${REASON[$stop]}"
 done
@@ -102,27 +106,82 @@ skip_reason() {
 }
 
 # Known collector bugs, by run: echo a reason to turn that test into a TODO.
-#   todo_reason MODE STOP SCENARIO PART(run|log)
+#   todo_reason MODE STOP SCENARIO PART(run|log|left)
+# Each names its reproducer in test/gc/; 1 while the bug stands, 0 once gc has the fix.
+# LARGE_BUG: GOALLOC_GC=collect freed blocks over 32 KiB that the program still held or had
+# freed itself, when another thread ran the cycle (gcs_repro_large_race.c: "free(): double free
+# detected" from the sweep or from the program's free). With 1, the collect runs of every scenario
+# but loops allocate nothing over 32 KiB (MAXSIZE), so that they still test what they are about,
+# and collect/*/loops, which keeps its large blocks, is a TODO. Gone in gc as merged at 7a9e6e8.
+LARGE_BUG=0
+# ENV_BUG: under GOALLOC_GC=report the program's environ was NULL (gcs_repro_getenv.c): gcsite_init
+# primed backtrace() from goalloc's -z initfirst constructor. Gone in gc as merged at 7a9e6e8.
+ENV_BUG=0
+# LONGJMP_BUG: in report mode a SIGALRM handler that siglongjmps out of a malloc loop could hang
+# the next cycle: it could leave glibc's backtrace() (an allocation's sampled stack) holding the
+# dynamic loader's lock, which the next report's dladdr waits for. Captures now block every signal
+# but the stop signal. What stays: goalloc ends a program whose handler leaves one of goalloc's
+# slow paths by longjmp ("a signal handler left goalloc by longjmp in the middle of an allocation
+# or free"), by design and with GOALLOC_GC=off too (gcs_repro_longjmp_sample.c: the handler lands
+# where a refill writes the free marks of a fresh span). A longjmp run that ends that way alone is a
+# TODO (slowpath_jump); a hang or any other failure is not.
+LONGJMP_BUG=0
+# SITE_LOCK_BUG: under report with GOALLOC_GC_STOP=signal, cycles are abandoned whenever a thread
+# allocates during one: it waits for site_lock, which the collector holds, with every signal
+# blocked (gcs_repro_site_lock.c; since gc f0cced0). Fixed at main b85c028.
+SITE_LOCK_BUG=0
+# HELPER_BUG: a process that exited or died while a cycle used ptrace (GOALLOC_GC_STOP=ptrace, or
+# auto once some thread blocks the stop signal for a moment) could leave goalloc's tracer task
+# behind, asleep for ever, holding the process's file descriptors. The tracer now dies with the
+# thread that started it (PR_SET_PDEATHSIG); t_gcs_tracer.sh ends processes every way in the middle
+# of cycles.
+HELPER_BUG=0
+# EXIT_HANG_BUG: report mode's exit check, run by exit() while three threads allocate and one
+# collects, now and then never ended: a worker in dlopen (glibc's first backtrace() loads libgcc_s)
+# allocated with the loader's lock held and waited for the cycle under way, whose report waited
+# for that lock in dladdr; the exit check waited for both. Triggered cycles no longer wait for one
+# under way, and the exit waits a bounded time (t_gcs_loader.sh).
+EXIT_HANG_BUG=0
+# EXITING_THREAD_BUG: under GOALLOC_GC_STOP=signal alone, a thread on its way in or out blocks
+# every signal (glibc does, in pthread_create and thread exit); a cycle that meets one backs off
+# and tries again until the stop timeout. Beside three busy loops on two cores the threads scenario
+# still had a cycle abandoned ("thread N could not be stopped within 1000 ms (it blocks signal
+# 23)") in 1 run of 10, so it stays a TODO there; blocked passed every loaded run (12 of 12) and is
+# a real test again.
+EXITING_THREAD_BUG=1
+# Did run_case's run (its directory $d) end by goalloc's message for a handler that left a slow
+# path by longjmp, and by nothing else?
+slowpath_jump() {
+	local f
+	f=$(fatal_lines "$d/err" "$d"/log.*)
+	[ -n "$f" ] && ! grep -qv 'left goalloc by longjmp in the middle of an allocation or free' <<<"$f" &&
+		! grep -q '^Bail out' "$d/out" 2>/dev/null
+}
 todo_reason() {
-	# A SIGALRM handler that leaves malloc by siglongjmp: the GC modes send more allocations
-	# through slow paths (report records every block's site), and goalloc ends a program whose
-	# handler leaves a slow path that way (a lock may be held); under ptrace the run has also
-	# been seen to hang. Reproducer: test/gc/gcs_repro_longjmp_sample.c.
-	if [ "$3" = longjmp ]; then
-		echo "longjmp out of a handler that interrupted a slow path (gcs_repro_longjmp_sample.c)"
+	local mode=$1 stop=$2 sc=$3 part=$4
+	if [ "$part" = left ]; then
+		if [ $HELPER_BUG = 1 ] && [ "$stop" != signal ]; then
+			echo "collector bug: goalloc's ptrace tracer task can outlive the process (t_gcs_tracer.sh)"
+		fi
+	elif [ "$sc" = env ] && [ "$mode" = report ] && [ $ENV_BUG = 1 ]; then
+		echo "collector bug: environ is NULL under GOALLOC_GC=report (gcs_repro_getenv.c)"
+	elif [ "$sc" = exit ] && [ "$mode" = report ] && [ $EXIT_HANG_BUG = 1 ]; then
+		echo "collector bug: report mode's exit check beside allocating and collecting threads has hung"
+	elif [ "$sc" = longjmp ] && slowpath_jump; then
+		echo "a handler left one of goalloc's slow paths by longjmp: goalloc ends the program, by design (gcs_repro_longjmp_sample.c)"
+	elif [ "$sc" = longjmp ] && [ $LONGJMP_BUG = 1 ]; then
+		echo "collector bug: a handler's siglongjmp out of malloc ends the program or hangs the next cycle (gcs_repro_longjmp_sample.c)"
+	elif [ "$mode" = report ] && [ "$stop" = signal ] && [ "$sc" != blocked ] && [ "$sc" != env ] &&
+		[ $SITE_LOCK_BUG = 1 ]; then
+		echo "collector bug: report + signal abandons cycles, a thread waits for site_lock with signals blocked (gcs_repro_site_lock.c)"
+	elif [ "$stop" = signal ] && [ "$sc" = threads ] && [ $EXITING_THREAD_BUG = 1 ]; then
+		echo "signal mode beside threads that start and exit, on a loaded machine"
+	elif [ "$mode" = collect ] && [ "$sc" = loops ] && [ $LARGE_BUG = 1 ]; then
+		echo "collector bug: collect frees large blocks still in use (gcs_repro_large_race.c)"
 	fi
-	# Under the signal alone, a thread on its way out blocks every signal (glibc does, in
-	# pthread_exit): a cycle that meets one can be abandoned, and on a loaded machine the blocked
-	# thread's abort line and exit check have come out otherwise than expected.
-	if [ "$2" = signal ] && { [ "$3" = threads ] || [ "$3" = blocked ]; }; then
-		echo "signal mode beside exiting or blocking threads on a loaded machine"
-	fi
-	# exit() while threads allocate and one collects, in report mode: the exit check has been
-	# seen to hang (1 run in 4 on a loaded machine); not yet understood.
-	if [ "$1" = report ] && [ "$3" = exit ]; then
-		echo "report mode's exit check beside allocating and collecting threads has hung"
-	fi
-	return 0
+}
+maxsize() {
+	if [ "$1" = collect ] && [ "$2" != loops ] && [ $LARGE_BUG = 1 ]; then echo 32768; else echo 0; fi
 }
 
 report_test() {
@@ -144,7 +203,8 @@ run_case() {
 	local extra=()
 	[ "$sc" = blocked ] && extra=(GOALLOC_GC_STOP_TIMEOUT=200)
 	timeout -k 5 60 env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_GC_STOP="$stop" GOALLOC_GCTRACE=1 \
-		GOALLOC_LOG="$d/log.%p" GCS_MS="$MS" "${extra[@]}" "$BIN" "$sc" >"$d/out" 2>"$d/err" </dev/null
+		GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes "${extra[@]}" \
+		"$BIN" "$sc" "$mode" "$stop" "$MS" "$(maxsize "$mode" "$sc")" "$d" >"$d/out" 2>"$d/err" </dev/null
 	rc=$?
 	pid=$(sed -n 's/^# pid \([0-9]*\)$/\1/p' "$d/out" | head -1)
 	main=$d/log.${pid:-none}
@@ -176,7 +236,10 @@ run_case() {
 	[ -n "$fatal" ] && problems+=("goalloc's fatal message(s): $(head -3 <<<"$fatal" | tr '\n' ' ')")
 	ntrace=0
 	[ -f "$main" ] && ntrace=$(grep -cE '^gc [0-9]+ @' "$main")
-	[ "$ntrace" -ge 1 ] || problems+=("no 'gc N @' trace line in ${main##*/}")
+	# (blocked + signal: no cycle of the program's can complete; the abort lines are checked below)
+	if [ "$ntrace" -lt 1 ] && ! { [ "$sc" = blocked ] && [ "$stop" = signal ]; }; then
+		problems+=("no 'gc N @' trace line in ${main##*/}")
+	fi
 	nabort=$(cat "${logs[@]}" /dev/null | grep -cE '^gc [0-9]+ aborted')
 	if [ "$sc" = blocked ] && [ "$stop" = signal ]; then
 		tid=$(sed -n 's/^# blocked-tid \([0-9]*\)$/\1/p' "$d/out" | head -1)
@@ -200,7 +263,33 @@ run_case() {
 	if ! report_test "$mode/$stop/$sc: log: $ntrace cycles traced, $nabort abandoned, no fatal message" $ok log; then
 		printf '%s\n' "${problems[@]}" | diagf
 	fi
+
+	# 3. nothing left running (killed here, so that no later run or test sees it)
+	local left
+	left=$(pgrep -f -- "$d" | tr '\n' ' ')
+	ok=1
+	[ -z "$left" ] || ok=0
+	if ! report_test "$mode/$stop/$sc: no process of the run left behind" $ok left; then
+		local p
+		for p in $left; do
+			echo "# left behind: pid $p, $(grep -E '^(State|PPid)' "/proc/$p/status" 2>/dev/null | tr '\n\t' '  ')"
+			kill -9 "$p" 2>/dev/null
+		done
+	fi
 }
+
+# The environment, once per mode.
+for mode in "${MODES[@]}"; do
+	d=$WORK/$mode-env
+	mkdir -p "$d"
+	timeout -k 5 30 env LD_PRELOAD="$LIB" GOALLOC_GC="$mode" GOALLOC_LOG="$d/log.%p" GCS_ENVCHECK=yes \
+		"$BIN" env "$mode" auto >"$d/out" 2>&1 </dev/null
+	rc=$?
+	ok=0
+	[ $rc = 0 ] && grep -q '^ok 1 ' "$d/out" && ok=1
+	sc=env stop=auto report_test "$mode: the program's getenv() sees its environment" $ok run ||
+		grep -vE '^(ok|1\.\.)' "$d/out" | head -5 | diagf
+done
 
 for mode in "${MODES[@]}"; do
 	for stop in "${STOPS[@]}"; do
@@ -209,6 +298,7 @@ for mode in "${MODES[@]}"; do
 			if [ -n "$why" ]; then
 				skip "$mode/$stop/$sc: exits 0, every check passes" "$why"
 				skip "$mode/$stop/$sc: log" "$why"
+				skip "$mode/$stop/$sc: no process left behind" "$why"
 				continue
 			fi
 			run_case "$mode" "$stop" "$sc"
