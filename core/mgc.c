@@ -145,8 +145,8 @@ static void trace_cycle(const struct gc_cycle *cy, int forced, uint64_t t_start,
 			  (unsigned long long)(cy->stack_bytes >> 20), (unsigned long long)(cy->globals_bytes >> 20), gc.ncpu,
 			  forced == 1 ? " (forced)" : "");
 	n += ga_fmt(line + n, sizeof line - n, " (%s: %llu objects, %llu KB unreachable%s; roots %llu MB; %u threads stopped)\n",
-		    ga_gc_mode == GC_REPORT ? "report" : "collect", (unsigned long long)cy->ngarbage,
-		    (unsigned long long)(cy->garbage_bytes >> 10), ga_gc_mode == GC_COLLECT ? ", freed" : "",
+		    ga_gc_mode == GC_REPORT ? "report" : "collect", (unsigned long long)(cy->ngarbage + cy->swept_objects),
+		    (unsigned long long)((cy->garbage_bytes + cy->swept_bytes) >> 10), ga_gc_mode == GC_COLLECT ? ", freed" : "",
 		    (unsigned long long)(cy->roots_bytes >> 20), cy->nthreads);
 	ga_write_all(gc_log_fd(), line, n);
 }
@@ -247,8 +247,8 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	gc.pause_last_ns = t3 - t0;
 	gc.pause_total_ns += t3 - t0;
 	gc.roots_bytes = cy.roots_bytes;
-	gc.unreachable_objects = cy.ngarbage;
-	gc.unreachable_bytes = cy.garbage_bytes;
+	gc.unreachable_objects = cy.ngarbage + cy.swept_objects;
+	gc.unreachable_bytes = cy.garbage_bytes + cy.swept_bytes;
 	uint64_t freed_before = gc.freed_bytes;
 	gc_sweep(&cy, at_exit);
 	uint64_t freed_class_bytes = gc.freed_bytes - freed_before;
