@@ -365,7 +365,7 @@ void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, s
 	GA_ASSERT(s->allocCount >= n, "span %p: %u blocks swept, allocCount %u", (void *)s->base, n, s->allocCount);
 	int was_full = s->allocCount == s->nelems;
 	s->allocCount = (uint16_t)(s->allocCount - n);
-	if (s->allocCount == 0 && n == 0) {
+	if (s->allocCount == 0) {
 		list_remove(c, s);
 		if (should_release(c)) {
 			atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);

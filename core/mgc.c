@@ -13,7 +13,8 @@
  * report mode a last cycle at exit.
  *
  * Pacer: live = bytes of the blocks marked (in report mode the unreachable blocks too: they are
- * kept); goal = live × (1 + GOGC/100), at least 4 MiB × GOGC/100. The heap is measured as bytes
+ * kept); goal = live + (live + roots scanned) × GOGC/100 (Go's since 1.18, which counts stacks
+ * and globals), at least 2 MiB × GOGC/100 (min_goal). The heap is measured as bytes
  * of in-use spans, which also holds free slots; the next cycle starts when it reaches the goal
  * or, if spans already hold more than that, when it has grown by live × GOGC/100 beyond what it
  * holds once the garbage is freed, so that a heap of half-empty spans does not collect back to
@@ -159,9 +160,14 @@ static void trace_abort(uint64_t n, const char *why)
 
 /* ---- The pacer ----------------------------------------------------------------------------- */
 
+/* Go's heapMinimum, at half Go's default: 2 MiB × GOGC/100. The floor trades memory for cycles
+ * on a small live heap: with Go's 4 MiB a program keeps up to 4 MiB of dead blocks resident (more
+ * than bdwgc's whole heap in the leaky-server benchmark), with the 512 KiB of Go's
+ * HeapMinimum512KiB experiment it collects so often that marking its live blocks and roots again
+ * every time costs more than the memory saved (test/bench/gc/RESULTS.md). */
 static uint64_t min_goal(void)
 {
-	return (uint64_t)4 * 1024 * 1024 * (uint64_t)gc.gogc / 100;
+	return (uint64_t)2 * 1024 * 1024 * (uint64_t)gc.gogc / 100;
 }
 
 static void set_trigger(uint64_t bytes)
@@ -179,7 +185,8 @@ static void pace(const struct gc_cycle *cy, uint64_t freed_class_bytes)
 		set_trigger(UINT64_MAX);
 		return;
 	}
-	uint64_t goal = live + live / 100 * (uint64_t)gc.gogc;
+	/* (Go ≥ 1.18: the roots scanned count as well, since a cycle's work is marking them too) */
+	uint64_t goal = live + (live + cy->roots_bytes) / 100 * (uint64_t)gc.gogc;
 	if (goal < min_goal())
 		goal = min_goal();
 	uint64_t held = cy->heap_bytes - (freed_class_bytes < cy->heap_bytes ? freed_class_bytes : cy->heap_bytes);

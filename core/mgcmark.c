@@ -678,7 +678,7 @@ static void sweep_span(struct mspan *s, void *arg)
 		garbage[w] = g;
 	}
 	if (!n) {
-		if (!s->incache && s->allocCount == 0)
+		if (!s->incache && s->allocCount == 0) /* (emptied by frees) */
 			mcentral_sweep_span(s, garbage, 0, &cy->release);
 		return;
 	}
