@@ -5,6 +5,7 @@
 #include "check.h"
 #include "mcache.h"
 #include "malloc.h"
+#include "mgc.h"
 #include "mheap.h"
 #include "track.h"
 
@@ -95,6 +96,17 @@ static void mark_free_slots(struct mspan *s)
 	}
 }
 
+/* The collector's modes: pages that held blocks of another class (or a large block) may hold
+ * old pointers at offsets that are now inside this class's blocks, where a program that writes
+ * only part of a block never overwrites them; a conservative mark would take them for pointers
+ * and keep what they name, and what that names in turn. Such a span is cleared before its slots
+ * are handed out (bdwgc clears what it hands out for the same reason). */
+GA_NOINLINE static void clear_old_data(struct mspan *s)
+{
+	memset((void *)s->base, 0, (size_t)s->npages << GA_PAGE_SHIFT);
+	s->needzero = 0;
+}
+
 struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 {
 	ga_lock(&c->lock);
@@ -120,6 +132,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 	if (!s)
 		return NULL;
 	ga_track_new_span(s->base, (size_t)s->npages << GA_PAGE_SHIFT);
+	if (GA_UNLIKELY(ga_gc_mode != GC_OFF) && s->needzero)
+		clear_old_data(s);
 	mark_free_slots(s);
 	mheap_set_span_owner(s, owner_bits);
 	/* Not yet visible to anyone else: no lock needed. But the collector may stop this thread
@@ -335,6 +349,35 @@ void mcentral_free_list(struct mcentral *c, void *list, uint32_t n)
 		gathered++;
 	}
 	gather_apply(c, &f, gathered);
+}
+
+void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, struct mspan **release)
+{
+	struct mcentral *c = &ga_central[s->spanclass];
+	s->needzero = 1;
+	if (s->incache) {
+		for (unsigned w = 0; w < s->nwords; w++)
+			s->freedBits[w] |= garbage[w];
+		return;
+	}
+	for (unsigned w = 0; w < s->nwords; w++)
+		s->allocBits[w] &= ~garbage[w];
+	GA_ASSERT(s->allocCount >= n, "span %p: %u blocks swept, allocCount %u", (void *)s->base, n, s->allocCount);
+	int was_full = s->allocCount == s->nelems;
+	s->allocCount = (uint16_t)(s->allocCount - n);
+	if (s->allocCount == 0) {
+		list_remove(c, s);
+		if (should_release(c)) {
+			atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
+			s->next = *release;
+			*release = s;
+		} else {
+			list_push(c, s, MSPAN_LIST_PARTIAL);
+		}
+	} else if (was_full) {
+		list_remove(c, s);
+		list_push(c, s, MSPAN_LIST_PARTIAL);
+	}
 }
 
 int mcentral_slot_is_free(struct mcentral *c, struct mspan *s, void *p, int *never)

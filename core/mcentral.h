@@ -65,6 +65,15 @@ GA_HIDDEN void mcentral_uncache_span(struct mcentral *c, struct mspan *s);
  * span takes its freed slots in one step. Detects double frees (a block already free in its
  * span, or twice on the list). */
 GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
+/* The collector's sweep of small span s (collect mode, the world stopped and every lock held):
+ * the n slots set in garbage[0 .. s->nwords), allocated blocks found unreachable and already
+ * given the mark of a free block by the caller, become free in their span — in allocBits and
+ * allocCount for an uncached span, in freedBits for a span an mcache holds (settled when it lets
+ * the span go), as frees arrive there. An uncached span left with nothing allocated (n may be 0:
+ * one emptied by frees since the last cycle) goes back to the heap as Go's sweep gives it back,
+ * unless it is its class's only partial span (should_release): it is set DEAD and linked through
+ * next onto *release, for the caller to give to the mheap once the locks are dropped. */
+GA_HIDDEN void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, struct mspan **release);
 /* Is block p (a slot of s, of c's class) free in its span: not allocated, or freed back to it?
  * *never: its span counts it not allocated (a slot never handed out, or one whose free reached
  * the span and was settled), rather than freed while the span was cached. */

@@ -11,8 +11,8 @@
  *   - a cycle takes every goalloc lock, stops every other thread (stw.h), reads the roots (every
  *     writable private or shared anonymous mapping less goalloc's own, stacks from each stopped
  *     thread's stack pointer, registers), marks from them with an explicit gray stack, and lists
- *     the allocated blocks left unmarked (mgcmark.c); then the world runs again and the list is
- *     reported or freed (mgcsweep.c).
+ *     the allocated blocks left unmarked (mgcmark.c; collect mode frees the small ones there, in
+ *     their spans); then the world runs again and the list is reported or freed (mgcsweep.c).
  * A block is free when it carries the free mark (the free key in word 1, or the 8-byte class's
  * plausible link: mcache.h), when its large span is cached, or when it waits in a thread's
  * deferred frees; every other slot of an in-use span is allocated. Free blocks are neither marked
@@ -112,12 +112,19 @@ struct gc_cycle {
 	/* Garbage (allocated blocks left unmarked), in address order; from GC memory. */
 	struct gc_garbage *garbage;
 	uint64_t ngarbage, garbage_cap, garbage_bytes;
+	/* Collect mode: small blocks freed in their spans by the mark's sweep (Go's gcmarkBits
+	 * becoming allocBits), and the spans left empty, linked through next, to give back to the
+	 * mheap once the world runs; only large blocks (and with GOALLOC_GC_VERIFY every block) are
+	 * listed in garbage. */
+	uint64_t swept_objects, swept_bytes;
+	struct mspan *release;
 	char why[200];               /* why the cycle was abandoned */
 };
 
 /* mgcmark.c, with the world stopped and every goalloc lock held: clear the mark bits, mark from
  * the roots (threads: the stopped ones, plus the caller's own stack above `self_sp`), then list
- * the garbage and, in report mode, tell direct from indirect. -1 (with cy->why) when the roots
+ * the garbage and, in report mode, tell direct from indirect; in collect mode sweep the small
+ * spans instead of listing their garbage (swept_objects, release). -1 (with cy->why) when the roots
  * could not be read. */
 struct stw_world;
 GA_HIDDEN int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp);

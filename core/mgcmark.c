@@ -26,11 +26,13 @@
 #include "arena.h"
 #include "fmt.h"
 #include "mcache.h"
+#include "mcentral.h"
 #include "mgc.h"
 #include "mheap.h"
 #include "mspan.h"
 #include "options.h"
 #include "os.h"
+#include "stats.h"
 #include "stw.h"
 
 #define GC_REDZONE 128 /* x86-64: a leaf function may keep data this far below its stack pointer */
@@ -634,6 +636,58 @@ static void find_garbage(struct mspan *s, void *arg)
 	}
 }
 
+/* Collect mode: Go's sweep, with the world still stopped. A slot is garbage when its span counts
+ * it allocated (allocBits, or below freeindex of a span an mcache holds, and not in freedBits),
+ * the mark left it white and it does not carry the free mark (listed blocks do: mcache.h).
+ * Only such slots are read; each gets the free mark and its span takes them all in one step
+ * (mcentral_sweep_span). A large block is listed, to be freed once the world runs. */
+#define SWEEP_WORDS 32 /* bitmap words of the largest small span (1,024 slots take 16) */
+
+static void sweep_span(struct mspan *s, void *arg)
+{
+	struct gc_cycle *cy = arg;
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
+		return;
+	if (mspan_is_large(s)) {
+		if (!(s->gcmarkBits[0] & 1) && !slot_is_free(s, s->base))
+			append_garbage(cy, s, s->base, 0);
+		return;
+	}
+	if (s->nwords > SWEEP_WORDS)
+		return; /* (none is that large; its garbage would only be kept) */
+	uint64_t garbage[SWEEP_WORDS];
+	unsigned fi = s->incache ? atomic_load_explicit(&s->freeindex, memory_order_relaxed) : 0, n = 0;
+	int keyed = s->spanclass > 3;
+	for (unsigned w = 0; w < s->nwords; w++) {
+		uint64_t taken = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
+		uint64_t cand = (s->allocBits[w] | taken) & ~s->freedBits[w] & ~s->gcmarkBits[w], g = 0;
+		if (w == s->nwords - 1u && s->nelems % 64)
+			cand &= (1ull << (s->nelems % 64)) - 1;
+		for (; cand; cand &= cand - 1) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(cand);
+			uintptr_t obj = s->objbase + (uintptr_t)i * s->elemsize;
+			if (slot_is_free(s, obj))
+				continue;
+			if (keyed)
+				mcache_set_key((void *)obj, ga_free_key);
+			else
+				ga_link_set((void *)obj, NULL);
+			g |= cand & -cand;
+			n++;
+		}
+		garbage[w] = g;
+	}
+	if (!n) {
+		if (!s->incache && s->allocCount == 0) /* (emptied by frees) */
+			mcentral_sweep_span(s, garbage, 0, &cy->release);
+		return;
+	}
+	mcentral_sweep_span(s, garbage, n, &cy->release);
+	stats_count_orphan_frees(s->spanclass, n);
+	cy->swept_objects += n;
+	cy->swept_bytes += (uint64_t)n * s->elemsize;
+}
+
 /* The mark bit of garbage block g. */
 static uint64_t *garbage_bit(const struct gc_garbage *g, uint64_t *bit, struct mspan **sp)
 {
@@ -738,7 +792,12 @@ int gc_mark(struct gc_cycle *cy, const struct stw_world *w, uintptr_t self_sp)
 	cy->nthreads = w->n;
 	gc_garbage_take(cy);
 	cy->ngarbage = cy->garbage_bytes = 0;
-	each_span(find_garbage, cy);
+	cy->swept_objects = cy->swept_bytes = 0;
+	cy->release = NULL;
+	if (ga_gc_mode == GC_COLLECT && !ga_option(GA_OPT_GC_VERIFY))
+		each_span(sweep_span, cy);
+	else
+		each_span(find_garbage, cy);
 	if (ga_gc_mode == GC_REPORT)
 		classify(cy);
 	return 0;

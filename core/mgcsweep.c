@@ -2,11 +2,13 @@
  * LeakSanitizer prints them), and the allocation sites report mode keeps for them.
  *
  * Report mode keeps every unreachable block and reports it: at exit all of them, during the run
- * those unreachable in two consecutive cycles (once each). Collect mode frees them, as the
- * program would have: through free()'s own path, so a block of a span another thread caches
- * goes to that thread as a remote free and a large block's span goes back to the heap; with
- * GOALLOC_GC_VERIFY=1 it poisons them instead and keeps them out of reuse. This runs with the
- * world running: no thread can reach a block the cycle found unreachable.
+ * those unreachable in two consecutive cycles (once each). Collect mode has freed the small ones
+ * already, span by span while the world was stopped (mgcmark.c's sweep: Go's gcmarkBits becoming
+ * allocBits, no block on any list); here it gives the spans that sweep found empty back to the
+ * heap and frees the large blocks through free()'s own path (a large block's span goes back to
+ * the heap); with GOALLOC_GC_VERIFY=1 the mark lists every block instead and they are poisoned
+ * here and kept out of reuse. This runs with the world running: no thread can reach a block the
+ * cycle found unreachable.
  *
  * Sites: in report mode each span has an array of one record per slot (its caller, requested
  * size, sampled stack), written by the thread that allocates the block and read by the cycle;
@@ -25,6 +27,7 @@
 #include "gcsite.h"
 #include "lock.h"
 #include "malloc.h"
+#include "mheap.h"
 #include "mspan.h"
 #include "options.h"
 #include "os.h"
@@ -444,8 +447,16 @@ void gc_sweep(struct gc_cycle *cy, int at_exit)
 			goto exitcode;
 		return;
 	}
-	if (ga_gc_mode == GC_COLLECT)
+	if (ga_gc_mode == GC_COLLECT) {
+		for (struct mspan *s = cy->release, *next; s; s = next) { /* (emptied by the sweep) */
+			next = s->next;
+			s->next = NULL;
+			mheap_free_span(s);
+		}
+		cy->release = NULL;
+		gc_count_freed(cy->swept_objects, cy->swept_bytes);
 		collect(cy);
+	}
 	else if (at_exit)
 		report_at_exit(cy);
 	else
