@@ -168,6 +168,7 @@ static uint64_t min_goal(void)
 static void set_trigger(uint64_t bytes)
 {
 	gc.heap_goal = bytes;
+	scavenge_set_goal(bytes == UINT64_MAX ? 0 : bytes);
 	__atomic_store_n(&ga_gc_trigger_pages, bytes == UINT64_MAX ? UINT64_MAX : bytes >> GA_PAGE_SHIFT,
 			 __ATOMIC_RELAXED);
 }

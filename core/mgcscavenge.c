@@ -84,14 +84,13 @@ static void trace_bg(void)
 	}
 }
 
-/* scavengeGoal: 1.1 × the collector's heap goal when it has set one, else 1.1 × the highest
- * heapInUse of the window. */
+/* scavengeGoal: 1.1 × the collector's heap goal when it has set one, or the highest heapInUse
+ * of the window if that is more (the heap may pass its goal before the cycle runs). */
 static uint64_t scav_goal(const uint64_t *window)
 {
 	uint64_t g = atomic_load_explicit(&scav.gc_goal, memory_order_relaxed);
-	if (!g)
-		for (unsigned i = 0; i < SCAV_WINDOW; i++)
-			g = window[i] > g ? window[i] : g;
+	for (unsigned i = 0; i < SCAV_WINDOW; i++)
+		g = window[i] > g ? window[i] : g;
 	return g + g / 10;
 }
 

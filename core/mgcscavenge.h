@@ -2,8 +2,9 @@
  * to need go back to the OS with madvise(MADV_DONTNEED).
  *
  *   - scavengeGoal: 1.1 × heapInUse (the highest of the last few samples, so a heap that shrinks
- *     and grows back within a fraction of a second keeps its pages), or the collector's heap goal
- *     once it has set one (scavenge_set_goal). retained = heapInUse + free pages holding data.
+ *     and grows back within a fraction of a second keeps its pages), or 1.1 × the collector's
+ *     heap goal when it runs and that is more (scavenge_set_goal). retained = heapInUse + free
+ *     pages holding data.
  *   - The background scavenger (Go's bgscavenge) releases what retained has over the goal in
  *     64 KiB quanta, working at least 1 ms at a time and then sleeping 99 times as long (≈1 % of
  *     one CPU). When retained exceeds twice heapInUse (a program that has just freed most of its
@@ -45,7 +46,7 @@ GA_INLINE void scavenge_poll(void)
 		scavenge_start();
 }
 /* The collector's hook: the heap goal in bytes it paces the next cycle to (0: none). The
- * scavenger then keeps 1.1 × that instead of 1.1 × what is in use. */
+ * scavenger then keeps 1.1 × that, or 1.1 × what is in use if more. */
 GA_HIDDEN void scavenge_set_goal(uint64_t heap_goal_bytes);
 /* For the collector's stop-the-world: writes the scavenger thread's tid to *tid and returns 1 if
  * it runs in this process and is not the caller; else 0. */
