@@ -16,7 +16,7 @@
  *   trace     GOALLOC_SCAVTRACE=1 prints Go's scav line, for the background work and (forced) for
  *             malloc_trim
  *   fork      a child forked after the thread started has none, starts its own on its next frees,
- *             and its freed pages go back
+ *             and its freed pages go back; vfork and exec while the scavenger works
  *   gc        with the collector in signal mode, goalloc_gc() completes beside the scavenger's
  *             thread (which blocks every signal: the collector must skip it)
  * Under valgrind only the trim scenario runs, in this process. Skipped when goalloc is not
@@ -230,6 +230,16 @@ static int child(const char *what)
 		int st;
 		waitpid(pid, &st, 0);
 		printf("child_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		/* vfork shares the heap with the parent: the child must run and exec as under glibc */
+		void **b = grow(80, &n);
+		shrink(b, n);
+		pid = vfork();
+		if (pid == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, &st, 0);
+		printf("vfork_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	} else if (!strcmp(what, "gc")) {
 		start_thread_by_shrinking();
 		printf("threads=%u\n", threads());
@@ -368,6 +378,7 @@ int main(int argc, char **argv)
 	ok(val("child_threads_after") == 2 && val("child_after") <= 20 && val("child_status") == 0,
 	   "fork: the child starts its own on its frees (%ld threads) and its pages go back (%ld%% resident)",
 	   val("child_threads_after"), val("child_after"));
+	ok(val("vfork_status") == 0, "vfork: the child execs while the scavenger works (status %ld)", val("vfork_status"));
 
 	st = run("small", bad);
 	ok(st == 0 && strstr(err, "GOALLOC_SCAVENGE") && val("threads_after") == 1,
