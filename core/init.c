@@ -16,6 +16,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mgc.h"
+#include "mgcscavenge.h"
 #include "mheap.h"
 #include "options.h"
 #include "stats.h"
@@ -149,6 +150,7 @@ static void fork_child(void)
 	mcentral_fork_child();
 	mcache_fork_child();
 	threads_fork_child();
+	scavenge_fork_child();
 	gc_fork_child();
 }
 
@@ -197,6 +199,7 @@ __attribute__((constructor)) static void ga_constructor(int argc, char **argv, c
 	ga_ensure_init();
 	options_init(envp);
 	open_report_fd();
+	scavenge_init();
 	gc_init();
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "mgcscavenge.h"
 #include "mheap.h"
 #include "os.h"
 #include "stats.h"
@@ -217,6 +218,7 @@ GA_NOINLINE static void free_large_keep(struct mcache *c, struct mspan *s)
 	mcache_enter(c);
 	mcache_large_free(c, s);
 	mcache_leave(c);
+	scavenge_poll();
 }
 
 /* free() of a large block: checked, then pushed on the thread's stack of cached spans. The
@@ -432,5 +434,5 @@ int heap_trim(void)
 		mcache_large_drain(c);
 		mcache_leave(c);
 	}
-	return mheap_release_free() > 0;
+	return scavenge_all() > 0;
 }

@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "check.h"
 #include "mcentral.h"
+#include "mgcscavenge.h"
 #include "mheap.h"
 #include "mowner.h"
 #include "stats.h"
@@ -510,6 +511,7 @@ void mcache_free_slow(struct mcache *c, void *p, struct mspan *s)
 	}
 	drain_deferred(c);
 	mcache_leave(c);
+	scavenge_poll();
 }
 
 /* ---- Getting blocks -------------------------------------------------------------------- */

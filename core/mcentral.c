@@ -6,6 +6,7 @@
 #include "mcache.h"
 #include "malloc.h"
 #include "mgc.h"
+#include "mgcscavenge.h"
 #include "mheap.h"
 #include "track.h"
 
@@ -107,6 +108,34 @@ GA_NOINLINE static void clear_old_data(struct mspan *s)
 	s->needzero = 0;
 }
 
+/* Empty spans c keeps (mcentral.keep): at least MCENTRAL_KEEP_EMPTY_BYTES' worth and one span,
+ * at most MCENTRAL_KEEP_EMPTY_MAX bytes' worth. */
+static uint32_t keep_spans(const struct mcentral *c)
+{
+	uint32_t span_bytes = (uint32_t)ga_class_to_npages[GA_SPANCLASS_SIZECLASS(spanclass_of(c))] << GA_PAGE_SHIFT;
+	uint32_t lo = MCENTRAL_KEEP_EMPTY_BYTES / span_bytes, hi = (uint32_t)(MCENTRAL_KEEP_EMPTY_MAX / span_bytes);
+	uint32_t k = c->keep > lo ? c->keep : lo;
+	k = k < hi ? k : hi;
+	return k ? k : 1;
+}
+
+/* A span whose last block was freed stays in its class (on the partial list) while the class
+ * keeps fewer than keep_spans; the scavenger returns the ones no thread took for a whole pass
+ * (mcentral_trim_empty). Past that it goes back to the page heap at once. Under c's lock. */
+static int should_release(struct mcentral *c)
+{
+	if (c->nempty < keep_spans(c))
+		return 0;
+	c->returned++;
+	return 1;
+}
+
+static void span_returned(struct mspan *s)
+{
+	scavenge_count_span_returned();
+	mheap_free_span(s);
+}
+
 struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 {
 	ga_lock(&c->lock);
@@ -116,6 +145,8 @@ struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 	if (s) {
 		list_remove(c, s);
 		GA_ASSERT(s->allocCount < s->nelems);
+		if (s->allocCount == 0 && --c->nempty < c->nempty_low)
+			c->nempty_low = c->nempty;
 		s->incache = 1;
 		/* allocBits is exact for an uncached span; resume the search at slot 0. */
 		atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
@@ -125,6 +156,10 @@ struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 			mspan_check(s);
 		ga_unlock(&c->lock);
 		return s;
+	}
+	if (c->returned) { /* it gave back spans it needs again: keep that many more */
+		c->keep = keep_spans(c) + c->returned;
+		c->returned = 0;
 	}
 	ga_unlock(&c->lock);
 	unsigned sizeclass = GA_SPANCLASS_SIZECLASS(spanclass_of(c));
@@ -146,13 +181,6 @@ struct mspan *mcentral_cache_span(struct mcentral *c, uint32_t owner_bits)
 	return s;
 }
 
-/* A span whose last block was freed: keep one empty span per class so a class that oscillates
- * around a span boundary does not map and unmap pages every time; give the rest back. */
-static int should_release(struct mcentral *c)
-{
-	return c->npartial >= MCENTRAL_KEEP_PARTIAL;
-}
-
 void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 {
 	ga_lock(&c->lock);
@@ -167,9 +195,10 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 		mspan_check(s); /* settled */
 	if (s->allocCount == 0 && should_release(c)) {
 		ga_unlock(&c->lock);
-		mheap_free_span(s);
+		span_returned(s);
 		return;
 	}
+	c->nempty += s->allocCount == 0;
 	list_push(c, s, s->allocCount < s->nelems ? MSPAN_LIST_PARTIAL : MSPAN_LIST_FULL);
 	ga_unlock(&c->lock);
 }
@@ -274,10 +303,11 @@ static void gather_apply(struct mcentral *c, struct free_gather *f, uint32_t nbl
 		s->allocCount = (uint16_t)(s->allocCount - g->n);
 		if (s->allocCount == 0) {
 			list_remove(c, s);
-			if (should_release(c) && nrel < MCENTRAL_RELEASE_MAX) {
+			if (nrel < MCENTRAL_RELEASE_MAX && should_release(c)) {
 				to_release[nrel++] = s;
 				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
 			} else {
+				c->nempty++;
 				list_push(c, s, MSPAN_LIST_PARTIAL);
 			}
 		} else if (was_full) {
@@ -287,7 +317,7 @@ static void gather_apply(struct mcentral *c, struct free_gather *f, uint32_t nbl
 	}
 	ga_unlock(&c->lock);
 	for (unsigned k = 0; k < nrel; k++)
-		mheap_free_span(to_release[k]);
+		span_returned(to_release[k]);
 	gather_reset(f);
 }
 
@@ -372,6 +402,7 @@ void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, s
 			s->next = *release;
 			*release = s;
 		} else {
+			c->nempty++;
 			list_push(c, s, MSPAN_LIST_PARTIAL);
 		}
 	} else if (was_full) {
@@ -453,6 +484,40 @@ void mcentral_release_batches(struct mcentral *c)
 		mcentral_free_list(c, list, n);
 }
 
+unsigned mcentral_trim_empty(struct mcentral *c, int all)
+{
+	unsigned total = 0;
+	ga_lock(&c->lock);
+	/* (the fewest empty spans the class had since the last pass: it did not need them) */
+	uint32_t want = all || c->nempty_low > c->nempty ? c->nempty : c->nempty_low;
+	for (;;) {
+		struct mspan *batch[MCENTRAL_RELEASE_MAX];
+		unsigned n = 0;
+		for (struct mspan *s = c->partial, *next; s && total + n < want && n < MCENTRAL_RELEASE_MAX; s = next) {
+			next = s->next;
+			if (s->allocCount)
+				continue;
+			list_remove(c, s);
+			atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
+			batch[n++] = s;
+		}
+		c->nempty -= n;
+		c->keep = c->keep > n ? c->keep - n : 0; /* (spans idle for a whole pass: keep fewer) */
+		int more = n == MCENTRAL_RELEASE_MAX && total + n < want;
+		if (!more) {
+			c->nempty_low = c->nempty;
+			c->returned = 0;
+		}
+		ga_unlock(&c->lock);
+		for (unsigned k = 0; k < n; k++)
+			span_returned(batch[k]);
+		total += n;
+		if (!more)
+			return total;
+		ga_lock(&c->lock);
+	}
+}
+
 void mcentral_fork_prepare(void)
 {
 	for (unsigned i = 0; i < GA_NUM_SPAN_CLASSES; i++)
@@ -517,6 +582,12 @@ void mcentral_check(struct mcentral *c)
 	uint8_t sc = spanclass_of(c);
 	check_list(c, c->partial, MSPAN_LIST_PARTIAL, c->npartial);
 	check_list(c, c->full, MSPAN_LIST_FULL, c->nfull);
+	uint32_t nempty = 0;
+	for (struct mspan *s = c->partial; s; s = s->next)
+		nempty += s->allocCount == 0;
+	if (nempty != c->nempty)
+		ga_check_failed("mcentral %u: nempty: expected %u (empty spans on the partial list), found %u", sc,
+				nempty, c->nempty);
 	uint32_t nb = atomic_load_explicit(&c->nbatches, memory_order_relaxed);
 	if (nb > MCENTRAL_MAX_BATCHES)
 		ga_check_failed("mcentral %u: nbatches %u above %u", sc, nb, MCENTRAL_MAX_BATCHES);

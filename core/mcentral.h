@@ -39,6 +39,16 @@ struct mcentral {
 	struct mspan *partial; /* uncached spans with ≥ 1 free slot (allocCount < nelems) */
 	struct mspan *full;    /* uncached spans with no free slot */
 	uint32_t npartial, nfull; /* (the span class is the record's index in ga_central) */
+	/* Empty spans (allocCount 0) kept on the partial list, and the fewest there have been since
+	 * the scavenger's last pass: that many were not needed for a whole pass, and go back to the
+	 * page heap (mcentral_trim_empty). */
+	uint32_t nempty, nempty_low;
+	/* The class's hysteresis: how many empty spans it keeps (0: MCENTRAL_KEEP_EMPTY_BYTES'
+	 * worth), and how many it gave back since it last took a span from the heap. A class that
+	 * gives spans back and then needs new ones raises keep by that many, so that a class that
+	 * empties and refills in a loop keeps its spans; the scavenger's passes lower it again by
+	 * the spans they find idle. */
+	uint32_t keep, returned;
 	_Atomic uint32_t nbatches; /* batches[0 .. nbatches) are filled; written under lock, peeked without */
 	uint64_t batch_bytes;  /* blocks × size over all batches */
 	/* MCENTRAL_MAX_BATCHES entries: the class's row of a zeroed array (mcentral.c), set under
@@ -69,10 +79,10 @@ GA_HIDDEN void mcentral_free_list(struct mcentral *c, void *list, uint32_t n);
  * the n slots set in garbage[0 .. s->nwords), allocated blocks found unreachable and already
  * given the mark of a free block by the caller, become free in their span — in allocBits and
  * allocCount for an uncached span, in freedBits for a span an mcache holds (settled when it lets
- * the span go), as frees arrive there. An uncached span left with nothing allocated (n may be 0:
- * one emptied by frees since the last cycle) goes back to the heap as Go's sweep gives it back,
- * unless it is its class's only partial span (should_release): it is set DEAD and linked through
- * next onto *release, for the caller to give to the mheap once the locks are dropped. */
+ * the span go), as frees arrive there. An uncached span the sweep leaves with nothing allocated
+ * goes back to the heap as Go's sweep gives it back, unless its class keeps it (should_release:
+ * the empty spans a class keeps, which the scavenger trims): it is set DEAD and linked through
+ * next onto *release, for the caller to give to the mheap once the locks are dropped. n > 0. */
 GA_HIDDEN void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, struct mspan **release);
 /* Is block p (a slot of s, of c's class) free in its span: not allocated, or freed back to it?
  * *never: its span counts it not allocated (a slot never handed out, or one whose free reached
@@ -85,6 +95,9 @@ GA_HIDDEN int mcentral_put_batch(struct mcentral *c, void *list, uint32_t n);
 GA_HIDDEN void *mcentral_get_batch(struct mcentral *c, uint32_t *n);
 /* Give every parked block back to its span (before a collection, or to free memory). */
 GA_HIDDEN void mcentral_release_batches(struct mcentral *c);
+/* Give back to the page heap the empty spans no thread took since the last call (all of them
+ * if `all`). Returns how many. */
+GA_HIDDEN unsigned mcentral_trim_empty(struct mcentral *c, int all);
 /* Verifier (check.h), caller holding c's lock: the partial and full lists against npartial and
  * nfull and each span's list field (every listed span verified with mspan_check), the transfer
  * batches against nbatches and batch_bytes, each of their blocks a slot of this class that its

@@ -21,6 +21,7 @@
  * back.
  */
 #include "mgc.h"
+#include "mgcscavenge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,7 @@ static uint64_t min_goal(void)
 static void set_trigger(uint64_t bytes)
 {
 	gc.heap_goal = bytes;
+	scavenge_set_goal(bytes == UINT64_MAX ? 0 : bytes);
 	__atomic_store_n(&ga_gc_trigger_pages, bytes == UINT64_MAX ? UINT64_MAX : bytes >> GA_PAGE_SHIFT,
 			 __ATOMIC_RELAXED);
 }
@@ -281,10 +283,11 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	uint64_t t0 = gc_nanotime(), c0 = thread_cpu_ns();
 	struct gc_cycle cy;
 	memset(&cy, 0, sizeof cy);
-	pid_t skip[1];
+	pid_t skip[2];
 	unsigned nskip = 0;
 	if (gc.bg_tid && gc.bg_pid == getpid() && gc.bg_tid != (pid_t)syscall(SYS_gettid))
 		skip[nskip++] = gc.bg_tid;
+	nskip += scavenge_stw_skip(&skip[nskip]); /* (it holds nothing but under the locks taken here) */
 	ga_lock_all();
 	__builtin_unwind_init(); /* (the callee-saved registers of the frames above go to the stack) */
 	int r = stw_stop(&world, skip, nskip);

@@ -677,11 +677,8 @@ static void sweep_span(struct mspan *s, void *arg)
 		}
 		garbage[w] = g;
 	}
-	if (!n) {
-		if (!s->incache && s->allocCount == 0) /* (emptied by frees) */
-			mcentral_sweep_span(s, garbage, 0, &cy->release);
+	if (!n) /* (a span emptied by frees stays with its class: the scavenger trims those) */
 		return;
-	}
 	mcentral_sweep_span(s, garbage, n, &cy->release);
 	stats_count_orphan_frees(s->spanclass, n);
 	cy->swept_objects += n;

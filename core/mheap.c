@@ -8,6 +8,7 @@
 #include "fixalloc.h"
 #include "lock.h"
 #include "mgc.h"
+#include "mgcscavenge.h"
 #include "os.h"
 
 #define NUM_RECORD_KINDS 5 /* span records with 1, 2, 4, 8, 16 bitmap words */
@@ -25,6 +26,13 @@ static struct {
 	/* Free pages that hold data (pageDirty set, pageAlloc clear): what a new span can reuse
 	 * before the heap touches fresh memory. Written under lock, read without. */
 	_Atomic uint64_t free_dirty;
+	/* The most pages_inuse has been (the scavenger's thread starts once the heap has shrunk
+	 * SCAV_START_BYTES below it). */
+	uint64_t pages_peak;
+	/* The scavenger's search (mheap_scavenge) goes down from arena scav_k, word scav_w; set back
+	 * to the top (scav_top) whenever pages holding data are freed. */
+	uint32_t scav_k, scav_w;
+	int scav_top;
 } mheap = {.lock = GA_LOCK_INIT(GA_RANK_MHEAP)};
 
 static unsigned record_kind(unsigned nwords)
@@ -222,6 +230,8 @@ static int set_pages(uintptr_t base, uint32_t npages, struct mspan *s, int clean
 	atomic_store_explicit(&mheap.free_dirty,
 			      atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed) + (uint64_t)free_dirty,
 			      memory_order_relaxed);
+	if (free_dirty > 0)
+		mheap.scav_top = 1;
 	return dirty;
 }
 
@@ -285,6 +295,8 @@ static struct mspan *alloc_span_locked(uint32_t npages, uint8_t spanclass, uint3
 	s->needzero = (uint8_t)set_pages(base, npages, s, 0);
 	advance_hint();
 	mheap.pages_inuse += npages;
+	if (mheap.pages_inuse > mheap.pages_peak)
+		mheap.pages_peak = mheap.pages_inuse;
 	mheap.spans_inuse++;
 	atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
 	/* The collector's trigger (mgc.c): the heap reached its goal. (UINT64_MAX when it is off.) */
@@ -312,6 +324,16 @@ static int release_pages(const struct mspan *s, uintptr_t base, uint32_t npages)
 	return ga_os_unused((void *)base, (size_t)npages << GA_PAGE_SHIFT);
 }
 
+/* The heap has shrunk: once SCAV_START_BYTES below its peak, have the scavenger started (by the
+ * next free slow path: this one may hold locks of its caller's). Under the lock. */
+static void note_shrink(void)
+{
+	if (GA_UNLIKELY(ga_scav_armed) && mheap.pages_peak - mheap.pages_inuse >= SCAV_START_BYTES >> GA_PAGE_SHIFT) {
+		ga_scav_armed = 0;
+		atomic_store_explicit(&ga_scav_pending, 1, memory_order_relaxed);
+	}
+}
+
 /* clean: the span's pages read as zero already. A remapped span's are mapped afresh here (also
  * after ga_os_move took its pages: the range is still a mapping of its own). */
 static void free_span(struct mspan *s, int clean)
@@ -326,6 +348,7 @@ static void free_span(struct mspan *s, int clean)
 	lower_hint(s->base);
 	mheap.pages_inuse -= s->npages;
 	mheap.spans_inuse--;
+	note_shrink();
 	gc_span_freed(s);
 	fixalloc_free(&mheap.spanalloc[record_kind(s->nwords)], s);
 	ga_unlock(&mheap.lock);
@@ -399,6 +422,8 @@ int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 			s->needzero |= (uint8_t)set_pages(end, more, s, 0);
 			advance_hint();
 			mheap.pages_inuse += more;
+			if (mheap.pages_inuse > mheap.pages_peak)
+				mheap.pages_peak = mheap.pages_inuse;
 		} else {
 			ok = 0;
 		}
@@ -407,6 +432,7 @@ int mheap_resize_large(struct mspan *s, uint32_t npages, int release_tail)
 		set_pages(tail, s->npages - npages, NULL, release_tail);
 		lower_hint(tail);
 		mheap.pages_inuse -= s->npages - npages;
+		note_shrink();
 	}
 	if (ok && npages != s->npages) {
 		s->npages = npages;
@@ -424,6 +450,7 @@ void mheap_get_stats(struct mheap_stats *out)
 	out->bytes_mapped = mheap.arena_bytes;
 	out->pages_inuse = mheap.pages_inuse;
 	out->spans_inuse = mheap.spans_inuse;
+	out->pages_free_dirty = atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
 	uint64_t meta = arena_bytes_metadata();
 	for (unsigned k = 0; k < NUM_RECORD_KINDS; k++)
 		meta += mheap.spanalloc[k].mapped;
@@ -473,6 +500,74 @@ size_t mheap_release_free(void)
 	released += release_run(rb, re);
 	ga_unlock(&mheap.lock);
 	return released;
+}
+
+/* The highest run of free pages holding data at or below the search position, at most maxpages
+ * long (its top part when longer): [*b, *e). 0 when none is left below it. Under the lock. */
+static int highest_dirty_run(uint32_t maxpages, uintptr_t *b, uintptr_t *e)
+{
+	if (mheap.scav_top) {
+		mheap.scav_top = 0;
+		mheap.scav_k = mheap.narenas;
+		mheap.scav_w = GA_PAGES_PER_ARENA / 64;
+	}
+	for (; mheap.scav_k > 0; mheap.scav_k--, mheap.scav_w = GA_PAGES_PER_ARENA / 64) {
+		struct heap_arena *a = mheap.arenas[mheap.scav_k - 1];
+		if (a->freePages == 0)
+			continue;
+		for (; mheap.scav_w > 0; mheap.scav_w--) {
+			uint32_t w = mheap.scav_w - 1;
+			uint64_t rel = a->pageDirty[w] & ~a->pageAlloc[w]; /* free pages holding data */
+			if (!rel)
+				continue;
+			unsigned top = 63 - (unsigned)__builtin_clzll(rel), bot = top;
+			while (bot > 0 && (rel >> (bot - 1) & 1) && top - bot + 1 < maxpages)
+				bot--;
+			*b = a->base + ((uintptr_t)(w * 64 + bot) << GA_PAGE_SHIFT);
+			*e = a->base + ((uintptr_t)(w * 64 + top + 1) << GA_PAGE_SHIFT);
+			return 1; /* (the word is looked at again next time: it may hold more) */
+		}
+	}
+	return 0;
+}
+
+size_t mheap_scavenge(size_t max_bytes)
+{
+	size_t released = 0;
+	uint32_t maxpages = (uint32_t)(max_bytes >> GA_PAGE_SHIFT);
+	if (!maxpages)
+		maxpages = 1;
+	ga_lock(&mheap.lock);
+	uintptr_t b, e;
+	while (released < max_bytes && highest_dirty_run(maxpages - (uint32_t)(released >> GA_PAGE_SHIFT), &b, &e)) {
+		size_t r = release_run(b, e);
+		if (!r)
+			break; /* (the kernel refused: try again later) */
+		released += r;
+	}
+	ga_unlock(&mheap.lock);
+	return released;
+}
+
+size_t mheap_release_metadata(void)
+{
+	size_t released = 0;
+	ga_lock(&mheap.lock);
+	if (mheap.inited)
+		for (unsigned k = 0; k < NUM_RECORD_KINDS; k++)
+			released += fixalloc_release(&mheap.spanalloc[k]);
+	ga_unlock(&mheap.lock);
+	return released;
+}
+
+void mheap_scav_counts(uint64_t *inuse_bytes, uint64_t *retained_bytes, uint64_t *mapped_bytes)
+{
+	ga_lock(&mheap.lock);
+	uint64_t inuse = mheap.pages_inuse, free_dirty = atomic_load_explicit(&mheap.free_dirty, memory_order_relaxed);
+	*mapped_bytes = mheap.arena_bytes;
+	ga_unlock(&mheap.lock);
+	*inuse_bytes = inuse << GA_PAGE_SHIFT;
+	*retained_bytes = (inuse + free_dirty) << GA_PAGE_SHIFT;
 }
 
 uint64_t mheap_reusable_pages(void)

@@ -12,6 +12,7 @@ struct mheap_stats {
 	uint64_t bytes_mapped;   /* arena address space */
 	uint64_t pages_inuse;    /* pages owned by spans */
 	uint64_t spans_inuse;
+	uint64_t pages_free_dirty; /* free pages holding data (retained = pages_inuse + these) */
 	uint64_t bytes_metadata; /* span records + arena records */
 };
 
@@ -51,6 +52,15 @@ GA_HIDDEN unsigned mheap_arenas_locked(struct heap_arena *const **out);
 GA_HIDDEN uint64_t mheap_reusable_pages(void);
 /* Release every free page to the OS (malloc_trim). Returns bytes released. */
 GA_HIDDEN size_t mheap_release_free(void);
+/* The scavenger (mgcscavenge.h): give back to the OS up to max_bytes of free pages that hold
+ * data, the highest first (one madvise per run; the lock is held meanwhile, so keep max_bytes
+ * small). Returns the bytes released; less than asked when no such page is left. */
+GA_HIDDEN size_t mheap_scavenge(size_t max_bytes);
+/* heapInUse (pages of in-use spans), retained (those plus free pages holding data) and the
+ * arenas' address space, in bytes. Takes the lock. */
+GA_HIDDEN void mheap_scav_counts(uint64_t *inuse_bytes, uint64_t *retained_bytes, uint64_t *mapped_bytes);
+/* Release the pages of free span records (metadata) that hold no record in use. Returns bytes. */
+GA_HIDDEN size_t mheap_release_metadata(void);
 /* Verifier (check.h), caller holding the mheap lock: per arena, pageAlloc against spans[] and
  * pageClass and freePages, allocated pages within pageDirty; the arenas sorted and the search
  * hint before every free page; pages_inuse, spans_inuse and free_dirty recounted; each in-use

@@ -32,6 +32,9 @@ static const struct ga_option_desc options[GA_OPT_COUNT] = {
 	[GA_OPT_SUPPRESSIONS] = {"SUPPRESSIONS", KIND_PATH, 0, 0, 0, "file of leak:pattern lines (LeakSanitizer syntax)", 0},
 	[GA_OPT_PROFILE_RATE] = {"PROFILE_RATE", KIND_SIZE, 512 * 1024, 1, 1ll << 40,
 				 "bytes allocated between sampled full stacks, on average (1: every allocation)", 0},
+	[GA_OPT_SCAVENGE] = {"SCAVENGE", KIND_BOOL, 1, 0, 1,
+			     "give free pages back to the OS from a background thread once the heap has shrunk 64 MiB", 0},
+	[GA_OPT_SCAVTRACE] = {"SCAVTRACE", KIND_BOOL, 0, 0, 1, "print Go's scav line when the scavenger or malloc_trim releases pages", 0},
 };
 
 static long long values[GA_OPT_COUNT];

@@ -25,6 +25,9 @@ enum ga_option_id {
 	GA_OPT_LOG,             /* path: trace, reports and statistics go there (%p: the pid) */
 	GA_OPT_SUPPRESSIONS,    /* path: LeakSanitizer-syntax leak: suppressions */
 	GA_OPT_PROFILE_RATE,    /* size: bytes between sampled full stacks, on average (1 = all) */
+	/* The scavenger (core/mgcscavenge.c). */
+	GA_OPT_SCAVENGE,        /* bool: give free pages back to the OS in the background */
+	GA_OPT_SCAVTRACE,       /* bool: Go's scav line per stretch of work and per malloc_trim */
 	GA_OPT_COUNT
 };
 

@@ -7,6 +7,7 @@
 #include "lock.h"
 #include "mcentral.h"
 #include "mowner.h"
+#include "mgcscavenge.h"
 #include "mheap.h"
 #include "threads.h"
 
@@ -229,6 +230,16 @@ void stats_print(int fd)
 		   (unsigned long long)st.spans_in_use, (unsigned long long)st.arenas,
 		   (unsigned long long)(st.bytes_mapped >> 20), (unsigned long long)(st.bytes_metadata >> 10),
 		   (unsigned long long)st.threads_seen);
+	uint64_t inuse, retained, mapped;
+	struct scav_stats sc;
+	mheap_scav_counts(&inuse, &retained, &mapped);
+	scavenge_get_stats(&sc);
+	ga_dprintf(fd, "goalloc: pages: %llu KiB mapped, %llu KiB in use, %llu KiB free, %llu KiB released\n",
+		   (unsigned long long)(mapped >> 10), (unsigned long long)(inuse >> 10),
+		   (unsigned long long)((retained - inuse) >> 10), (unsigned long long)((mapped - retained) >> 10));
+	ga_dprintf(fd, "goalloc: scavenger: %llu KiB released in the background, %llu KiB by malloc_trim, %llu empty spans returned, thread %s\n",
+		   (unsigned long long)(sc.released_bg >> 10), (unsigned long long)(sc.released_eager >> 10),
+		   (unsigned long long)sc.spans_returned, sc.running ? "running" : "not started");
 	ga_dprintf(fd, "goalloc: %5s %8s %12s %12s %12s\n", "class", "size", "mallocs", "frees", "live");
 	for (unsigned c = 1; c < GA_NUM_SIZE_CLASSES; c++) {
 		if (!pc.nmalloc[c] && !pc.nfree[c])

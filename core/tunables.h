@@ -138,12 +138,20 @@
 #define MCENTRAL_BATCH_BYTES (512u << 10)
 #endif
 
-/* A span whose last block comes back is given to the mheap only when its mcentral already has
- * at least this many partial spans (should_release); otherwise it stays as a partial span. One
- * kept span stops a class that oscillates around a span boundary from mapping and unmapping
- * pages every time, at the cost of one idle span per class. */
-#ifndef MCENTRAL_KEEP_PARTIAL
-#define MCENTRAL_KEEP_PARTIAL 1
+/* A span whose last block comes back stays in its class as an empty partial span, up to this
+ * many bytes of such spans per class (at least one span, more for a class that showed it needs
+ * more: mcentral.keep); past it, it goes to the mheap at once (should_release). Kept spans stop a class that empties and refills in a loop from giving its
+ * spans to the page heap and taking them back every time (and, with the scavenger, from faulting
+ * their pages in again); they cost at most this much idle memory per class until the scavenger's
+ * next pass returns the ones no thread took meanwhile (mcentral_trim_empty). */
+#ifndef MCENTRAL_KEEP_EMPTY_BYTES
+#define MCENTRAL_KEEP_EMPTY_BYTES (256u << 10)
+#endif
+/* The most a class raises its bound to (mcentral.keep: a class that gave spans back and then
+ * needed new ones keeps that many more): the scavenger's start threshold, so that no class alone
+ * holds more idle memory than a program may keep without a scavenger thread. */
+#ifndef MCENTRAL_KEEP_EMPTY_MAX
+#define MCENTRAL_KEEP_EMPTY_MAX ((uint64_t)64 << 20)
 #endif
 /* Empty spans one mcentral_free_list call gives back (after dropping the lock; a stack array of
  * this size). Any more stay as partial spans, reused before a new span is taken. */

@@ -12,7 +12,9 @@
  *     become copies), and a single refused mmap with at most one NULL;
  *   - free everything and exit 0 (with GOALLOC_CHECK=1, the heap checked where goalloc can);
  *   - report that the fault was injected (a sweep that injects nothing proves nothing).
- * The workload is single-threaded and deterministic, so call N is the same call in every run.
+ * The workload is single-threaded and deterministic, so call N is the same call in every run:
+ * it runs with GOALLOC_SCAVENGE=0, since the scavenger's thread (which its large frees would
+ * start) makes its madvise calls when its clock says, not when the workload does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -273,7 +275,7 @@ static void run_child(const char *kind, long at, int sticky, struct run *r)
 	snprintf(e_kind, sizeof e_kind, "GOALLOC_FAULT_KIND=%s", kind);
 	snprintf(e_at, sizeof e_at, "GOALLOC_FAULT_AT=%ld", at);
 	snprintf(e_count, sizeof e_count, "GOALLOC_FAULT_COUNT=%d", sticky ? 0 : 1);
-	char *envp[] = {e_pre, e_kind, e_at, e_count, "GOALLOC_FAULT_REPORT=1", "GOALLOC_CHECK=1", NULL};
+	char *envp[] = {e_pre, e_kind, e_at, e_count, "GOALLOC_FAULT_REPORT=1", "GOALLOC_CHECK=1", "GOALLOC_SCAVENGE=0", NULL};
 	char *argv[] = {(char *)self, (char *)lib, "--child", NULL};
 	int fd[2];
 	memset(r, 0, sizeof *r);

@@ -262,12 +262,18 @@ static void test_mcentral(void)
 	struct mspan *u = mcentral_cache_span(c, 0); /* a new one from the heap */
 	ok(t == s && u && u != s, "spare first, then a fresh span");
 	void *one = (void *)(u->objbase + mspan_next_free_index(u) * u->elemsize);
-	mcentral_uncache_span(c, t); /* empty, no other partial: stays as spare */
+	mcentral_uncache_span(c, t); /* empty: kept */
 	mcentral_uncache_span(c, u); /* one block: partial */
 	ga_link_set(one, NULL);
 	uintptr_t ubase = u->base;
-	mcentral_free_list(c, one, 1); /* u becomes empty while t is the spare: u goes back */
-	ok(span_of(ubase) == NULL, "a second empty span is given back to the heap");
+	mcentral_free_list(c, one, 1); /* u becomes empty too: kept, under the class's bound */
+	ok(span_of(ubase) == u && c->nempty == 2, "a second empty span is kept too (nempty %u)", c->nempty);
+	/* The scavenger's passes: the class had no empty span at one time since the last pass (when
+	 * it took the spare), so the first keeps both; no thread takes one before the next, which
+	 * gives both back. */
+	ok(mcentral_trim_empty(c, 0) == 0 && c->nempty == 2, "a pass keeps spans the class needed since the last");
+	ok(mcentral_trim_empty(c, 0) == 2 && span_of(ubase) == NULL && c->nempty == 0,
+	   "the next pass gives back the empty spans no thread took meanwhile");
 }
 
 static void test_transfer_cache(void)
