@@ -40,7 +40,8 @@ API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 FAULT_SRC := $(wildcard test/faults/t_*.c)
 FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh \
+	test/scripts/*.sh)
 # The collector's tests (test/gc/): programs t_*.c run with goalloc preloaded by their own .sh
 # drivers, which set the GC mode; lib_*.c become shared libraries they dlopen. Natively only (and
 # in the debug flavour): under memcheck and ThreadSanitizer the GC modes refuse to start.
@@ -120,7 +121,7 @@ debug:
 $(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
-tests: lib launcher valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
+tests: lib launcher $(B)/bench/rss/growfree valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
 
 PROVE ?= prove
 # `make test` = the suite natively, then natively again against the debug flavour, then the unit
@@ -136,7 +137,8 @@ test: tests
 # The native suite against the debug flavour (its assertions and lock witness), with every span,
 # exiting thread's cache and, at exit, the whole heap verified (GOALLOC_CHECK=1). Not the scripts
 # that need the valgrind flavour or install the release library.
-DEBUG_SKIP_SH := test/api/valgrind_uaf.sh test/preload/t_install.sh test/preload/t_launcher.sh
+DEBUG_SKIP_SH := test/api/valgrind_uaf.sh test/preload/t_install.sh test/preload/t_launcher.sh \
+	test/scripts/t_rss_compare.sh
 test-debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" debug-tests
 	GOALLOC_LIB=$(CURDIR)/$(DEBUG_B)/libgoalloc.so GOALLOC_BUILD=$(DEBUG_B) GOALLOC_CHECK=1 \
