@@ -99,7 +99,9 @@ for key, title, fmt, best in (
         ratio = "–"
         if vals.get("goalloc") is not None and peers:
             v, a = min(peers)
-            ratio = "%.2f× %s" % (vals["goalloc"] / v, a) if v > 0 else "–"
+            if v > 0:
+                q = vals["goalloc"] / v
+                ratio = ("%.2f× %s" if q >= 0.1 else "%.3f× %s") % (q, a)
         print("| %s | %s | %s |" % (LABEL.get(wl, wl), " | ".join(cells), ratio))
 
 with open(os.path.join(out, "plots.txt"), "w") as f:
