@@ -5,8 +5,8 @@
 # every 10 ms. Results: a CSV of every sample, a CSV of every run, one PNG per workload with the
 # curves (gnuplot; installed when absent) and a markdown table of the medians over the rounds.
 #
-#   scripts/rss-compare.sh            every workload, 3 rounds, full sizes (about 15 minutes)
-#   scripts/rss-compare.sh --quick    small sizes (about 2 minutes a round); `make rss`
+#   scripts/rss-compare.sh            every workload, 3 rounds, full sizes (14 minutes on 2 cores at load 10)
+#   scripts/rss-compare.sh --quick    small sizes (2-4 minutes a round on 2 busy cores); `make rss`
 #
 # Workloads (--only takes their names):
 #   growfree  1 GiB of blocks of 16-256 B, all freed, then 5 s idle (test/bench/rss/growfree.c;
