@@ -40,7 +40,8 @@ API_SRC   := $(wildcard test/api/t_*.c)
 API_BIN   := $(API_SRC:test/api/%.c=$(B)/test/api/%)
 FAULT_SRC := $(wildcard test/faults/t_*.c)
 FAULT_BIN := $(FAULT_SRC:test/faults/%.c=$(B)/test/faults/%)
-TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh)
+TESTS_SH  := $(wildcard test/unit/*.sh test/preload/*.sh test/api/*.sh test/faults/*.sh test/programs/*.sh test/fuzz/*.sh \
+	test/scripts/*.sh)
 # The collector's tests (test/gc/): programs t_*.c run with goalloc preloaded by their own .sh
 # drivers, which set the GC mode; lib_*.c become shared libraries they dlopen. Natively only (and
 # in the debug flavour): under memcheck and ThreadSanitizer the GC modes refuse to start.
@@ -50,8 +51,8 @@ GC_LIBSRC := $(wildcard test/gc/lib_*.c)
 GC_LIBS   := $(GC_LIBSRC:test/gc/%.c=$(B)/test/gc/%.so)
 GC_SH     := $(wildcard test/gc/*.sh)
 
-.PHONY: gc-tests test-gc all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
-all: lib
+.PHONY: launcher gc-tests test-gc all lib valgrind-lib tests test test-valgrind test-tsan check-exports install clean debug debug-tests test-debug fault-lib
+all: lib launcher
 lib: $(B)/libgoalloc.so
 
 # ---- size classes --------------------------------------------------------------------------
@@ -75,6 +76,21 @@ fault-lib: $(B)/fault/libgoalloc.so
 $(B)/fault/libgoalloc.so: $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIBCFLAGS) -DGA_FAULT_INJECT $(LIBLDFLAGS) -o $@ $(LIB_SRC)
+
+# ---- the launcher ---------------------------------------------------------------------------
+# `goalloc [options] -- program args...` (scripts/goalloc.in): the build tree's copy runs the
+# library it was built beside; `make install` writes one for the installed paths. rss-sample
+# (scripts/rss-sample.c) samples a program's RSS for --rss-plot and scripts/rss-compare.sh.
+# launcher_sed LIB,RSS-SAMPLE,RSS-PLOT: scripts/goalloc.in with those paths substituted.
+launcher_sed = sed -e 's|@LIB@|$(1)|g' -e 's|@RSS_SAMPLE@|$(2)|g' -e 's|@RSS_PLOT@|$(3)|g' scripts/goalloc.in
+launcher: $(B)/goalloc $(B)/rss-sample
+$(B)/goalloc: scripts/goalloc.in
+	@mkdir -p $(@D)
+	$(call launcher_sed,$(abspath $(B))/libgoalloc.so,$(abspath $(B))/rss-sample,$(CURDIR)/scripts/rss-plot.sh) > $@.tmp
+	chmod 755 $@.tmp && mv $@.tmp $@
+$(B)/rss-sample: scripts/rss-sample.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 $(WARN) -o $@ $<
 
 # ---- tests ------------------------------------------------------------------------------------
 # Unit tests link the core directly (no exported malloc names); API tests are plain programs run
@@ -105,7 +121,7 @@ debug:
 $(B)/test/faults/%: test/faults/%.c $(HDRS) test/tap.h $(wildcard test/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TESTCFLAGS) -Itest/api -o $@ $< -lm
-tests: lib valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
+tests: lib launcher $(B)/bench/rss/growfree valgrind-lib fault-lib $(UNIT_BIN) $(API_BIN) $(FAULT_BIN) $(GC_BIN) $(GC_LIBS) $(B)/fuzz/fuzz_ops
 
 PROVE ?= prove
 # `make test` = the suite natively, then natively again against the debug flavour, then the unit
@@ -121,7 +137,8 @@ test: tests
 # The native suite against the debug flavour (its assertions and lock witness), with every span,
 # exiting thread's cache and, at exit, the whole heap verified (GOALLOC_CHECK=1). Not the scripts
 # that need the valgrind flavour or install the release library.
-DEBUG_SKIP_SH := test/api/valgrind_uaf.sh test/preload/t_install.sh
+DEBUG_SKIP_SH := test/api/valgrind_uaf.sh test/preload/t_install.sh test/preload/t_launcher.sh \
+	test/scripts/t_rss_compare.sh
 test-debug:
 	$(MAKE) --no-print-directory B=$(DEBUG_B) FLAVOUR_CFLAGS="$(DEBUG_CFLAGS)" debug-tests
 	GOALLOC_LIB=$(CURDIR)/$(DEBUG_B)/libgoalloc.so GOALLOC_BUILD=$(DEBUG_B) GOALLOC_CHECK=1 \
@@ -210,17 +227,25 @@ stw-measure: $(B)/test/bench/stw_measure
 .PHONY: stw-measure
 
 # ---- install ----------------------------------------------------------------------------------
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+# The launcher goes to bin/goalloc, naming the installed library; its RSS sampler and plot script
+# to lib/goalloc/.
+install: lib launcher
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/goalloc
 	install -m 755 $(B)/libgoalloc.so $(DESTDIR)$(PREFIX)/lib/libgoalloc.so
 	install -m 644 preload/goalloc.h $(DESTDIR)$(PREFIX)/include/goalloc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' preload/goalloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/goalloc.pc
+	install -m 755 $(B)/rss-sample $(DESTDIR)$(PREFIX)/lib/goalloc/rss-sample
+	install -m 755 scripts/rss-plot.sh $(DESTDIR)$(PREFIX)/lib/goalloc/rss-plot.sh
+	$(call launcher_sed,$(PREFIX)/lib/libgoalloc.so,$(PREFIX)/lib/goalloc/rss-sample,$(PREFIX)/lib/goalloc/rss-plot.sh) \
+	  > $(DESTDIR)$(PREFIX)/bin/goalloc
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/goalloc
 
 clean:
 	rm -rf $(B) $(DEBUG_B)
 
 # goalloc at work on a real program (README's first command).
-demo: lib
+demo: lib launcher
 	scripts/demo.sh
 .PHONY: demo
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # goalloc's main job, shown on a real program: CPython with every object allocated through
-# malloc (PYTHONMALLOC=malloc) builds and walks a few million objects, under goalloc
-# (GOALLOC_STATS=1 prints what goalloc served), then time and peak RSS against glibc malloc.
+# malloc (PYTHONMALLOC=malloc) builds and walks a few million objects, under goalloc through its
+# launcher (build/goalloc --stats prints what goalloc served), then time and peak RSS against
+# glibc malloc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIB=${GOALLOC_LIB:-$PWD/build/libgoalloc.so}
@@ -36,8 +37,12 @@ if status:
     sys.exit("workload failed: status %d" % status)
 print("%.3f %d" % (dt, ru.ru_maxrss))
 PY
-echo "== $PY workload.py under LD_PRELOAD=$LIB GOALLOC_STATS=1"
-PYTHONMALLOC=malloc GOALLOC_STATS=1 LD_PRELOAD="$LIB" "$PY" "$work/workload.py" 2>&1 | head -40
+# build/goalloc, the launcher (scripts/goalloc.in): LD_PRELOAD and the GOALLOC_* options for one
+# program; --lib names the library the demo was asked to run
+GOALLOC=("$PWD/build/goalloc" --lib="$LIB")
+echo "== build/goalloc --stats $PY workload.py   (LD_PRELOAD=$LIB GOALLOC_STATS=1)"
+# (sed reads all the output: head would end the program by SIGPIPE, which pipefail makes fatal)
+PYTHONMALLOC=malloc "${GOALLOC[@]}" --stats "$PY" "$work/workload.py" 2>&1 | sed -n 1,40p
 echo
 echo "== time and peak RSS (median of 3 runs each, interleaved)"
 for r in 1 2 3; do
@@ -52,8 +57,8 @@ for a in glibc goalloc; do printf '%-10s %10s %14s\n' "$a" "$(med "$work/$a" 1)"
 # GOALLOC_GOGC=25 for a few more cycles than the default; CPython frees what it allocated before
 # it exits, so the leak check at exit finds nothing to report.
 echo
-echo "== the collector: GOALLOC_GC=report GOALLOC_GCTRACE=1 GOALLOC_GOGC=25 $PY workload.py"
-PYTHONMALLOC=malloc GOALLOC_GC=report GOALLOC_GCTRACE=1 GOALLOC_GOGC=25 LD_PRELOAD="$LIB" "$PY" "$work/workload.py" \
+echo "== the collector: GOALLOC_GOGC=25 build/goalloc --gc=report --gctrace $PY workload.py"
+PYTHONMALLOC=malloc GOALLOC_GOGC=25 "${GOALLOC[@]}" --gc=report --gctrace "$PY" "$work/workload.py" \
 	> "$work/trace" 2>&1
 # (sed reads all of grep's output: head would end grep by SIGPIPE, which pipefail makes fatal)
 grep -E '^gc |^documents' "$work/trace" | sed -n 1,12p

@@ -6,10 +6,11 @@ SUDO=
 # libclang-rt-14-dev: clang's runtimes (libFuzzer, the sanitizers), only recommended by clang.
 # The collector's side-by-side benchmarks (scripts/gc-compare.sh) and tests: libgc-dev (bdwgc),
 # liblsan0 (LeakSanitizer to preload), golang-go (Go's own gctrace line), google-perftools
-# (google-pprof), time (/usr/bin/time for peak RSS).
+# (google-pprof), time (/usr/bin/time for peak RSS). gnuplot-nox: the plots of RSS over time
+# (scripts/rss-compare.sh, the launcher's --rss-plot).
 PKGS=(make gcc g++ clang libclang-rt-14-dev valgrind perl git python3 sqlite3 procps binutils pkg-config
       libbenchmark-dev libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
-      libgc-dev liblsan0 golang-go google-perftools time)
+      libgc-dev liblsan0 golang-go google-perftools time gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -71,3 +71,18 @@ $(BENCH_GC)/heap-malloc: test/bench/gc/heap.c preload/goalloc.h
 
 bench-gc: bench-gc-build
 	scripts/gc-compare.sh --no-build --build $(B) $(BENCH_GC_ARGS)
+
+# ---- RSS over time (scripts/rss-compare.sh) -----------------------------------------------------
+#   make rss-build   the launcher's RSS sampler, the workloads, test/bench/rss/ and the never-freeing
+#                    leaky loop
+#   make rss         rss-build, then scripts/rss-compare.sh --quick (RSS_ARGS: its options, e.g.
+#                    RSS_ARGS="--rounds 5" for the full sizes, or "--quick --only growfree,bursts")
+BENCH_RSS := $(BENCH_DIR)/rss
+RSS_ARGS  ?= --quick
+.PHONY: rss rss-build
+rss-build: lib launcher $(BENCH_WORKLOADS) $(BENCH_RSS)/growfree $(BENCH_RSS)/bursts $(BENCH_GC)/leaky-nofree
+$(BENCH_RSS)/%: test/bench/rss/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+rss: rss-build
+	scripts/rss-compare.sh --no-build --build $(B) $(RSS_ARGS)
