@@ -29,7 +29,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +40,7 @@
 #include "options.h"
 #include "os.h"
 #include "stw.h"
+#include "threads.h"
 
 int ga_gc_mode;
 size_t ga_size_pad;
@@ -68,8 +68,7 @@ static struct {
 	int ncpu;
 	int log_fd;
 	pid_t log_pid;
-	pid_t bg_tid;          /* the background thread, 0 if none */
-	pid_t bg_pid;          /* the process it belongs to */
+	struct ga_bg_thread bg; /* the background thread (forcegc) */
 	pid_t pid;             /* this process (set at start-up and in a forked child) */
 } gc = {.log_fd = -1};
 
@@ -285,8 +284,7 @@ GA_NOINLINE static int gc_cycle(int forced, int at_exit)
 	memset(&cy, 0, sizeof cy);
 	pid_t skip[2];
 	unsigned nskip = 0;
-	if (gc.bg_tid && gc.bg_pid == getpid() && gc.bg_tid != (pid_t)syscall(SYS_gettid))
-		skip[nskip++] = gc.bg_tid;
+	nskip += ga_bg_thread_skip(&gc.bg, &skip[nskip]);
 	nskip += scavenge_stw_skip(&skip[nskip]); /* (it holds nothing but under the locks taken here) */
 	ga_lock_all();
 	__builtin_unwind_init(); /* (the callee-saved registers of the frames above go to the stack) */
@@ -380,7 +378,7 @@ void gc_get_stats(struct goalloc_gc_stats *out)
 static void *bg_main(void *arg)
 {
 	(void)arg;
-	__atomic_store_n(&gc.bg_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	ga_bg_thread_started(&gc.bg);
 	long period = (long)ga_option(GA_OPT_FORCEGC);
 	for (;;) {
 		struct timespec ts = {period, 0};
@@ -392,31 +390,12 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
-/* The thread runs with every signal blocked (a signal sent to the process must never run a
- * program's handler on it), so cycles skip it (gc_cycle): its tid is known before start_bg
- * returns. */
+/* The thread skipped by cycles (gc_cycle), as every background thread of goalloc's is. */
 static void start_bg(void)
 {
 	if (ga_option(GA_OPT_FORCEGC) <= 0)
 		return;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&at, 256 * 1024);
-	pthread_t t;
-	gc.bg_tid = 0;
-	gc.bg_pid = getpid();
-	if (pthread_create(&t, &at, bg_main, NULL) != 0)
-		gc.bg_pid = 0;
-	pthread_attr_destroy(&at);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	/* (its tid is known once it runs: a cycle before that would find a thread that blocks every
-	 * signal and give up, so wait for it) */
-	while (gc.bg_pid && !__atomic_load_n(&gc.bg_tid, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ga_bg_thread_start(&gc.bg, bg_main, 256 * 1024);
 }
 
 /* ---- Start-up, fork, exit ----------------------------------------------------------------- */
@@ -513,8 +492,7 @@ void gc_fork_child(void)
 	in_cycle = 0;
 	gc.pid = getpid();
 	stw_fork_child();
-	gc.bg_tid = 0;
-	gc.bg_pid = 0;
+	ga_bg_thread_forget(&gc.bg);
 	start_bg();
 }
 

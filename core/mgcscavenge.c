@@ -2,9 +2,6 @@
 #include "mgcscavenge.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +10,7 @@
 #include "mgc.h"
 #include "mheap.h"
 #include "options.h"
+#include "threads.h"
 
 #define SCAV_QUANTUM ((size_t)64 << 10)      /* Go's scavenge quantum */
 #define SCAV_BURST_QUANTUM ((size_t)1 << 20) /* per mheap lock hold in a burst */
@@ -26,7 +24,7 @@ int ga_scav_armed;
 _Atomic int ga_scav_pending;
 
 static struct {
-	pid_t tid, pid;                   /* the thread, and the process it runs in (0: none) */
+	struct ga_bg_thread thread;       /* the scavenger's thread */
 	_Atomic uint64_t gc_goal;         /* the collector's heap goal, bytes (0: none) */
 	_Atomic uint64_t released_bg, released_eager, spans_returned;
 	uint64_t traced_bg;               /* released_bg at the last scav line (the thread's own) */
@@ -97,7 +95,7 @@ static uint64_t scav_goal(const uint64_t *window)
 static void *bg_scavenge(void *arg)
 {
 	(void)arg;
-	__atomic_store_n(&scav.tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	ga_bg_thread_started(&scav.thread);
 	uint64_t window[SCAV_WINDOW] = {0};
 	unsigned wi = 0;
 	uint64_t last_tick = 0, last_trim = now_ns(), burst_released = 0;
@@ -149,37 +147,17 @@ static void *bg_scavenge(void *arg)
 	return NULL;
 }
 
-/* With every signal blocked (none of the program's handlers may run on this thread), its tid
- * known before this returns, so that no collection meets it unskipped. */
+/* A background thread of goalloc's (threads.h): skipped by collections. */
 void scavenge_start(void)
 {
 	if (!atomic_exchange_explicit(&ga_scav_pending, 0, memory_order_relaxed))
 		return;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&at, 64 * 1024);
-	pthread_t t;
-	scav.tid = 0;
-	scav.pid = getpid();
-	if (pthread_create(&t, &at, bg_scavenge, NULL) != 0)
-		scav.pid = 0;
-	pthread_attr_destroy(&at);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	while (scav.pid && !__atomic_load_n(&scav.tid, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ga_bg_thread_start(&scav.thread, bg_scavenge, 64 * 1024);
 }
 
 unsigned scavenge_stw_skip(pid_t *tid)
 {
-	pid_t t = __atomic_load_n(&scav.tid, __ATOMIC_ACQUIRE);
-	if (!t || scav.pid != getpid() || t == (pid_t)syscall(SYS_gettid))
-		return 0;
-	*tid = t;
-	return 1;
+	return ga_bg_thread_skip(&scav.thread, tid);
 }
 
 size_t scavenge_all(void)
@@ -203,16 +181,15 @@ void scavenge_get_stats(struct scav_stats *out)
 	out->released_bg = atomic_load_explicit(&scav.released_bg, memory_order_relaxed);
 	out->released_eager = atomic_load_explicit(&scav.released_eager, memory_order_relaxed);
 	out->spans_returned = atomic_load_explicit(&scav.spans_returned, memory_order_relaxed);
-	out->running = scav.pid && scav.pid == getpid();
+	out->running = scav.thread.pid && scav.thread.pid == getpid();
 }
 
 /* The thread is gone in the child: start another there the same way (the next free slow path),
  * the heap having shrunk already. */
 void scavenge_fork_child(void)
 {
-	if (scav.pid) {
-		scav.pid = 0;
-		scav.tid = 0;
+	if (scav.thread.pid) {
+		ga_bg_thread_forget(&scav.thread);
 		atomic_store_explicit(&ga_scav_pending, 1, memory_order_relaxed);
 	}
 }

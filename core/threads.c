@@ -2,6 +2,10 @@
 #include "threads.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lock.h"
 #include "mowner.h"
@@ -82,4 +86,49 @@ void threads_fork_child(void)
 		registry = self;
 	}
 	mowner_fork_child(self->state == MCACHE_LIVE ? self->owner : 0);
+}
+
+/* ---- goalloc's own background threads ----------------------------------------------------- */
+
+int ga_bg_thread_start(struct ga_bg_thread *t, void *(*fn)(void *), size_t stacksize)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* (the new thread inherits the mask) */
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, stacksize);
+	pthread_t pt;
+	t->tid = 0;
+	t->pid = getpid();
+	if (pthread_create(&pt, &at, fn, NULL) != 0)
+		t->pid = 0;
+	pthread_attr_destroy(&at);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* (its tid is known once it runs: a cycle before that would find a thread that blocks every
+	 * signal and give up, so wait for it) */
+	while (t->pid && !__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return t->pid ? 0 : -1;
+}
+
+void ga_bg_thread_started(struct ga_bg_thread *t)
+{
+	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+}
+
+unsigned ga_bg_thread_skip(const struct ga_bg_thread *t, pid_t *tid)
+{
+	pid_t id = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+	if (!id || t->pid != getpid() || id == (pid_t)syscall(SYS_gettid))
+		return 0;
+	*tid = id;
+	return 1;
+}
+
+void ga_bg_thread_forget(struct ga_bg_thread *t)
+{
+	t->tid = 0;
+	t->pid = 0;
 }
