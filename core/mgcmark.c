@@ -617,16 +617,25 @@ static void append_garbage(struct gc_cycle *cy, struct mspan *s, uintptr_t obj, 
 	cy->garbage_bytes += size;
 }
 
+/* What find_garbage and sweep_span do alike: a span not in use, or not yet carved, holds no
+ * garbage; a large span's block is garbage when unmarked and not free, and is listed. 1: s is
+ * done with; 0: a small span in use, for the caller's own walk. */
+static int large_or_not_inuse(struct gc_cycle *cy, struct mspan *s)
+{
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
+		return 1;
+	if (!mspan_is_large(s))
+		return 0;
+	if (!(s->gcmarkBits[0] & 1) && !slot_is_free(s, s->base))
+		append_garbage(cy, s, s->base, 0);
+	return 1;
+}
+
 static void find_garbage(struct mspan *s, void *arg)
 {
 	struct gc_cycle *cy = arg;
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
+	if (large_or_not_inuse(cy, s))
 		return;
-	if (mspan_is_large(s)) {
-		if (!(s->gcmarkBits[0] & 1) && !slot_is_free(s, s->base))
-			append_garbage(cy, s, s->base, 0);
-		return;
-	}
 	for (unsigned i = 0; i < s->nelems; i++) {
 		if (s->gcmarkBits[i / 64] >> (i % 64) & 1)
 			continue;
@@ -646,13 +655,8 @@ static void find_garbage(struct mspan *s, void *arg)
 static void sweep_span(struct mspan *s, void *arg)
 {
 	struct gc_cycle *cy = arg;
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE || span_unborn(s))
+	if (large_or_not_inuse(cy, s))
 		return;
-	if (mspan_is_large(s)) {
-		if (!(s->gcmarkBits[0] & 1) && !slot_is_free(s, s->base))
-			append_garbage(cy, s, s->base, 0);
-		return;
-	}
 	if (s->nwords > SWEEP_WORDS)
 		return; /* (none is that large; its garbage would only be kept) */
 	uint64_t garbage[SWEEP_WORDS];
