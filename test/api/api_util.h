@@ -1,6 +1,7 @@
 /* api_util.h — small helpers shared by the API tests (header only). */
 #ifndef GOALLOC_TEST_API_UTIL_H
 #define GOALLOC_TEST_API_UTIL_H
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,17 @@ static inline size_t pat_check(const void *p, size_t n, uint64_t seed)
 
 /* Suffix for assertions that only hold under goalloc: TAP-valid skip otherwise. */
 #define GA_ONLY(g) ((g) ? "" : " # SKIP not under goalloc")
+/* Threads of this process now: the entries of /proc/self/task (0 when it cannot be read). */
+static inline unsigned threads_now(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 #endif

@@ -22,7 +22,6 @@
  * Under valgrind only the trim scenario runs, in this process. Skipped when goalloc is not
  * preloaded. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
@@ -113,18 +112,6 @@ static unsigned wait_resident_below(unsigned pct, double secs)
 	return r;
 }
 
-static unsigned threads(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* A figure from goalloc_print_stats' scavenger line ("N empty spans returned"). */
 static long spans_returned(void)
 {
@@ -167,17 +154,17 @@ static int child(const char *what)
 	if (!strcmp(what, "returns") || !strcmp(what, "off")) {
 		void **b = grow(160, &n);
 		printf("before=%u\n", resident_pct());
-		printf("threads_before=%u\n", threads());
+		printf("threads_before=%u\n", threads_now());
 		shrink(b, n);
 		unsigned r = wait_resident_below(20, !strcmp(what, "off") ? 1.5 : 30);
-		printf("after=%u\nthreads_after=%u\n", r, threads());
+		printf("after=%u\nthreads_after=%u\n", r, threads_now());
 	} else if (!strcmp(what, "small")) {
 		for (int round = 0; round < 4; round++) {
 			void **b = grow(32, &n);
 			shrink(b, n);
 		}
 		nap_ms(200);
-		printf("threads_after=%u\n", threads());
+		printf("threads_after=%u\n", threads_now());
 	} else if (!strcmp(what, "trim")) {
 		void **b = grow(48, &n);
 		printf("before=%u\n", resident_pct());
@@ -186,7 +173,7 @@ static int child(const char *what)
 		printf("trim_ret=%d\nafter=%u\n", r, resident_pct());
 	} else if (!strcmp(what, "churn")) {
 		start_thread_by_shrinking();
-		printf("threads_started=%u\n", threads());
+		printf("threads_started=%u\n", threads_now());
 		/* 2 MiB of 2048-byte blocks a round (256 spans of 8 KiB, 4 blocks each): more than the
 		 * thread's list and the class's transfer cache hold, so most spans empty every round */
 		enum { BLOCKS = 1024 };
@@ -215,15 +202,15 @@ static int child(const char *what)
 		malloc_trim(0);
 	} else if (!strcmp(what, "fork")) {
 		start_thread_by_shrinking();
-		printf("parent_threads=%u\n", threads());
+		printf("parent_threads=%u\n", threads_now());
 		fflush(stdout);
 		pid_t pid = fork();
 		if (pid == 0) {
-			printf("child_threads_at_fork=%u\n", threads());
+			printf("child_threads_at_fork=%u\n", threads_now());
 			void **b = grow(96, &n);
 			shrink(b, n);
 			unsigned r = wait_resident_below(20, 30);
-			printf("child_threads_after=%u\nchild_after=%u\n", threads(), r);
+			printf("child_threads_after=%u\nchild_after=%u\n", threads_now(), r);
 			fflush(stdout);
 			_exit(0);
 		}
@@ -242,7 +229,7 @@ static int child(const char *what)
 		printf("vfork_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	} else if (!strcmp(what, "gc")) {
 		start_thread_by_shrinking();
-		printf("threads=%u\n", threads());
+		printf("threads=%u\n", threads_now());
 		int (*gc)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "goalloc_gc");
 		printf("gc_ret=%d\n", gc ? gc() : -2);
 	}

@@ -6,7 +6,6 @@
  * while no thread holds them. Built with -DGOALLOC_DIRECT for the ThreadSanitizer run, where
  * the scavenger's locking is checked against the allocating threads. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -83,18 +82,6 @@ static void *worker(void *arg)
 		}
 	}
 	return NULL;
-}
-
-static unsigned threads_now(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 int main(void)
