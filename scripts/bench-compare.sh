@@ -70,47 +70,19 @@ BENCH=$BUILD/bench
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 REPORT="$PY $ROOT/test/bench/report.py"
-has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+. "$ROOT/scripts/allocators.sh"
 
 # ---- allocators -------------------------------------------------------------------------------
-LIBDIR=/usr/lib/x86_64-linux-gnu
-declare -A PRELOAD=([glibc]="" [jemalloc]=libjemalloc.so.2 [tcmalloc]=libtcmalloc_minimal.so.4
-	[mimalloc]=libmimalloc.so.2)
-declare -A PKG=([jemalloc]=libjemalloc2 [tcmalloc]=libtcmalloc-minimal4 [mimalloc]=libmimalloc2.0)
-find_lib() { # the path of a shared library by soname, or nothing
-	if [ -e "$LIBDIR/$1" ]; then echo "$LIBDIR/$1"; return; fi
-	/sbin/ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
-}
-missing_pkgs=()
-for a in jemalloc tcmalloc mimalloc; do
-	has "$ALLOCS" "$a" && [ -z "$(find_lib "${PRELOAD[$a]}")" ] && missing_pkgs+=("${PKG[$a]}")
-done
+mapfile -t missing_pkgs < <(peers_missing "$ALLOCS")
 has "$ONLY" programs && ! command -v sqlite3 >/dev/null && missing_pkgs+=(sqlite3)
 has "$ONLY" harness && [ ! -e /usr/include/benchmark/benchmark.h ] && missing_pkgs+=(libbenchmark-dev)
-if [ ${#missing_pkgs[@]} -gt 0 ]; then
-	echo "bench-compare: installing ${missing_pkgs[*]}" >&2
-	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-		--no-install-recommends "${missing_pkgs[@]}" >/dev/null ||
-		echo "bench-compare: could not install ${missing_pkgs[*]}; going on without" >&2
-fi
+install_pkgs bench-compare "${missing_pkgs[@]}"
 if [ "$BUILD_IT" = 1 ]; then
 	make --no-print-directory B="$BUILD" bench-build >&2
 fi
 [ -e "$LIB" ] || { echo "bench-compare: $LIB not found (run make)" >&2; exit 1; }
 PRELOAD[goalloc]=$(readlink -f "$LIB")
-ACTIVE=()
-IFS=, read -r -a wanted <<<"$ALLOCS"
-for a in "${wanted[@]}"; do
-	case $a in
-	goalloc|glibc) ACTIVE+=("$a") ;;
-	jemalloc|tcmalloc|mimalloc)
-		p=$(find_lib "${PRELOAD[$a]}")
-		if [ -n "$p" ]; then PRELOAD[$a]=$p; ACTIVE+=("$a")
-		else echo "bench-compare: ${PRELOAD[$a]} not found, skipping $a" >&2; fi ;;
-	*) echo "bench-compare: unknown allocator $a" >&2; exit 2 ;;
-	esac
-done
+resolve_allocators bench-compare "$ALLOCS"
 ACTIVE_LIST=$(IFS=,; echo "${ACTIVE[*]}")
 
 # ---- inputs -------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ done
 ONLY=${ONLY//leaks/planted,programs}
 ONLY=${ONLY//collect/gcbench,leaky}
 ONLY=${ONLY//all/planted,programs,gcbench,leaky,pauses}
-has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+. "$ROOT/scripts/allocators.sh"
 for p in ${ONLY//,/ }; do
 	has planted,programs,gcbench,leaky,pauses "$p" || { echo "gc-compare: unknown part $p" >&2; exit 2; }
 done
@@ -91,7 +91,6 @@ BENCH=$BUILD/bench/gc
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 REPORT="$PY $ROOT/test/bench/gc/gcreport.py"
-LIBDIR=/usr/lib/x86_64-linux-gnu
 
 # ---- packages and binaries ----------------------------------------------------------------------
 missing=()
@@ -100,13 +99,7 @@ missing=()
 command -v valgrind >/dev/null || missing+=(valgrind)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v git >/dev/null || missing+=(git)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "gc-compare: installing ${missing[*]}" >&2
-	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null ||
-		echo "gc-compare: could not install ${missing[*]}; going on without" >&2
-fi
+install_pkgs gc-compare "${missing[@]}"
 if [ "$BUILD_IT" = 1 ]; then
 	make --no-print-directory B="$BUILD" bench-gc-build >&2
 fi

@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+. "$ROOT/scripts/allocators.sh"
 [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "rss-compare: --rounds needs a positive number" >&2; exit 2; }
 for w in ${ONLY//,/ }; do
 	has "$ALL_WL" "$w" || { echo "rss-compare: unknown workload $w (one of $ALL_WL)" >&2; exit 2; }
@@ -80,27 +80,10 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 
 # ---- allocators and packages --------------------------------------------------------------------
-LIBDIR=/usr/lib/x86_64-linux-gnu
-declare -A PRELOAD=([glibc]="" [jemalloc]=libjemalloc.so.2 [tcmalloc]=libtcmalloc_minimal.so.4
-	[mimalloc]=libmimalloc.so.2)
-declare -A PKG=([jemalloc]=libjemalloc2 [tcmalloc]=libtcmalloc-minimal4 [mimalloc]=libmimalloc2.0)
-find_lib() { # the path of a shared library by soname, or nothing
-	if [ -e "$LIBDIR/$1" ]; then echo "$LIBDIR/$1"; return; fi
-	/sbin/ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
-}
-missing_pkgs=()
-for a in jemalloc tcmalloc mimalloc; do
-	has "$ALLOCS" "$a" && [ -z "$(find_lib "${PRELOAD[$a]}")" ] && missing_pkgs+=("${PKG[$a]}")
-done
+mapfile -t missing_pkgs < <(peers_missing "$ALLOCS")
 has "$ONLY" sqlite3 && ! command -v sqlite3 >/dev/null && missing_pkgs+=(sqlite3)
 command -v gnuplot >/dev/null || missing_pkgs+=(gnuplot-nox)
-if [ ${#missing_pkgs[@]} -gt 0 ]; then
-	echo "rss-compare: installing ${missing_pkgs[*]}" >&2
-	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-		--no-install-recommends "${missing_pkgs[@]}" >/dev/null ||
-		echo "rss-compare: could not install ${missing_pkgs[*]}; going on without" >&2
-fi
+install_pkgs rss-compare "${missing_pkgs[@]}"
 HAVE_GNUPLOT=1
 command -v gnuplot >/dev/null || { HAVE_GNUPLOT=0; echo "rss-compare: no gnuplot: no plots" >&2; }
 if [ "$BUILD_IT" = 1 ]; then
@@ -110,18 +93,7 @@ fi
 SAMPLE=$(readlink -f "$BUILD/rss-sample")
 [ -x "$SAMPLE" ] || { echo "rss-compare: $BUILD/rss-sample not found (make rss-build)" >&2; exit 1; }
 PRELOAD[goalloc]=$(readlink -f "$LIB")
-ACTIVE=()
-IFS=, read -r -a wanted <<<"$ALLOCS"
-for a in "${wanted[@]}"; do
-	case $a in
-	goalloc|glibc) ACTIVE+=("$a") ;;
-	jemalloc|tcmalloc|mimalloc)
-		p=$(find_lib "${PRELOAD[$a]}")
-		if [ -n "$p" ]; then PRELOAD[$a]=$p; ACTIVE+=("$a")
-		else echo "rss-compare: ${PRELOAD[$a]} not found, skipping $a" >&2; fi ;;
-	*) echo "rss-compare: unknown allocator $a" >&2; exit 2 ;;
-	esac
-done
+resolve_allocators rss-compare "$ALLOCS"
 # the order of the curves and columns: the peers, then goalloc
 ORDERED=()
 for a in glibc jemalloc tcmalloc mimalloc goalloc; do
