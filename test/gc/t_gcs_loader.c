@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gcs_watchdog.h"
 #include "tap.h"
 
 #define WATCHDOG_SECONDS 40
@@ -86,26 +87,6 @@ static void *cycler(void *arg)
 	return arg;
 }
 
-static void on_watchdog(int sig)
-{
-	static const char msg[] = "Bail out! watchdog: t_gcs_loader hung\n";
-	(void)sig;
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
-static void start_watchdog(void)
-{
-	struct sigevent ev;
-	timer_t t;
-	struct itimerspec its = {{0, 0}, {WATCHDOG_SECONDS, 0}};
-	signal(SIGUSR1, on_watchdog);
-	memset(&ev, 0, sizeof ev);
-	ev.sigev_notify = SIGEV_SIGNAL;
-	ev.sigev_signo = SIGUSR1;
-	if (timer_create(CLOCK_MONOTONIC, &ev, &t) == 0)
-		timer_settime(t, 0, &its, NULL);
-}
 
 static void sleep_ms(long ms)
 {
@@ -130,7 +111,7 @@ int main(int argc, char **argv)
 	gc_now = (int (*)(void))dlsym(RTLD_DEFAULT, "goalloc_gc");
 	if (!gc_now)
 		skip_all("goalloc_gc not found (not run under a goalloc with the collector)");
-	start_watchdog();
+	gcs_start_watchdog(WATCHDOG_SECONDS);
 	pthread_create(&t[0], NULL, loader, NULL);
 	pthread_create(&t[1], NULL, allocator, NULL);
 	pthread_create(&t[2], NULL, cycler, NULL);

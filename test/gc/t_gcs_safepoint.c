@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gcs_watchdog.h"
 #include "tap.h"
 #include "goalloc.h"
 
@@ -997,26 +998,6 @@ static int sc_probe(void)
 	return r == 0 ? 0 : 3;
 }
 
-static void on_watchdog(int sig)
-{
-	static const char msg[] = "Bail out! watchdog: t_gcs_safepoint hung\n";
-	(void)sig;
-	(void)!write(1, msg, sizeof msg - 1);
-	_exit(1);
-}
-
-static void start_watchdog(void)
-{
-	struct sigevent ev;
-	timer_t t;
-	struct itimerspec its = {{0, 0}, {WATCHDOG_SECONDS, 0}};
-	signal(SIGUSR1, on_watchdog);
-	memset(&ev, 0, sizeof ev);
-	ev.sigev_notify = SIGEV_SIGNAL;
-	ev.sigev_signo = SIGUSR1;
-	if (timer_create(CLOCK_MONOTONIC, &ev, &t) == 0)
-		timer_settime(t, 0, &its, NULL);
-}
 
 int main(int argc, char **argv)
 {
@@ -1056,7 +1037,7 @@ int main(int argc, char **argv)
 		skip_all("the collector is off (GOALLOC_GC unset, or the GC modes refused to start)");
 	printf("# pid %d\n", (int)getpid());
 	fflush(stdout);
-	start_watchdog();
+	gcs_start_watchdog(WATCHDOG_SECONDS);
 
 	if (!strcmp(scenario, "loops"))
 		sc_loops();
