@@ -205,6 +205,29 @@ void mcentral_uncache_span(struct mcentral *c, struct mspan *s)
 
 /* ---- Giving blocks back to their spans ----------------------------------------------------- */
 
+/* n blocks of s (of c, not cached; under c's lock) became free in its bitmap: count them and move
+ * s between c's lists. A span left empty goes back to the page heap if may_release and the class
+ * keeps enough empty spans (should_release): it is set DEAD and the result is 1, for the caller
+ * to give to the mheap once c's lock is dropped; otherwise it stays on the partial list. */
+static int blocks_returned(struct mcentral *c, struct mspan *s, unsigned n, int may_release)
+{
+	int was_full = s->allocCount == s->nelems;
+	s->allocCount = (uint16_t)(s->allocCount - n);
+	if (s->allocCount == 0) {
+		list_remove(c, s);
+		if (may_release && should_release(c)) {
+			atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
+			return 1;
+		}
+		c->nempty++;
+		list_push(c, s, MSPAN_LIST_PARTIAL);
+	} else if (was_full) {
+		list_remove(c, s);
+		list_push(c, s, MSPAN_LIST_PARTIAL);
+	}
+	return 0;
+}
+
 /* mcentral_free_list walks a list outside the lock and gathers its blocks by span: per span a
  * bitmap of the slots freed (in `words`) and their count. Under the lock each span then takes its
  * bits and count in one step, and changes lists at most once, so the lock is held for the spans a
@@ -299,21 +322,8 @@ static void gather_apply(struct mcentral *c, struct free_gather *f, uint32_t nbl
 		}
 		GA_ASSERT(s->allocCount >= g->n, "span %p: %u blocks freed, allocCount %u", (void *)s->base, g->n,
 			  s->allocCount);
-		int was_full = s->allocCount == s->nelems;
-		s->allocCount = (uint16_t)(s->allocCount - g->n);
-		if (s->allocCount == 0) {
-			list_remove(c, s);
-			if (nrel < MCENTRAL_RELEASE_MAX && should_release(c)) {
-				to_release[nrel++] = s;
-				atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
-			} else {
-				c->nempty++;
-				list_push(c, s, MSPAN_LIST_PARTIAL);
-			}
-		} else if (was_full) {
-			list_remove(c, s);
-			list_push(c, s, MSPAN_LIST_PARTIAL);
-		}
+		if (blocks_returned(c, s, g->n, nrel < MCENTRAL_RELEASE_MAX))
+			to_release[nrel++] = s;
 	}
 	ga_unlock(&c->lock);
 	for (unsigned k = 0; k < nrel; k++)
@@ -393,21 +403,9 @@ void mcentral_sweep_span(struct mspan *s, const uint64_t *garbage, unsigned n, s
 	for (unsigned w = 0; w < s->nwords; w++)
 		s->allocBits[w] &= ~garbage[w];
 	GA_ASSERT(s->allocCount >= n, "span %p: %u blocks swept, allocCount %u", (void *)s->base, n, s->allocCount);
-	int was_full = s->allocCount == s->nelems;
-	s->allocCount = (uint16_t)(s->allocCount - n);
-	if (s->allocCount == 0) {
-		list_remove(c, s);
-		if (should_release(c)) {
-			atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_relaxed);
-			s->next = *release;
-			*release = s;
-		} else {
-			c->nempty++;
-			list_push(c, s, MSPAN_LIST_PARTIAL);
-		}
-	} else if (was_full) {
-		list_remove(c, s);
-		list_push(c, s, MSPAN_LIST_PARTIAL);
+	if (blocks_returned(c, s, n, 1)) {
+		s->next = *release;
+		*release = s;
 	}
 }
 
